@@ -1,0 +1,97 @@
+"""The EventBus port: publish envelopes, subscribe handlers; delivery is at-least-once.
+
+A handler that returns normally has handled the event (the adapter then acks it); one that
+raises is retried with backoff up to RetryPolicy.max_attempts, then dead-lettered. Handlers
+must be idempotent by `event_id`; a `ProcessedEvents` store lets the adapter skip events a
+consumer has already handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+from taskflow_common.events.envelope import Envelope
+
+EventHandler = Callable[[Envelope[Any]], Awaitable[None]]
+
+
+class UnroutableEventError(RuntimeError):
+    """The broker accepted the event but no queue was bound for its routing key."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries with exponential backoff, then the dead-letter queue."""
+
+    max_attempts: int = 5
+    initial_delay: float = 0.5
+    multiplier: float = 2.0
+    max_delay: float = 30.0
+
+    def delay_before(self, attempt: int) -> float:
+        """Delay before attempt number `attempt` (2 = the first retry)."""
+        return min(self.initial_delay * self.multiplier ** max(attempt - 2, 0), self.max_delay)
+
+
+class ProcessedEvents(Protocol):
+    """Which event ids a consumer has already handled (the idempotency hook)."""
+
+    async def seen(self, consumer: str, event_id: UUID) -> bool: ...
+
+    async def mark(self, consumer: str, event_id: UUID) -> None: ...
+
+
+class InMemoryProcessedEvents:
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, UUID]] = set()
+        self._lock = asyncio.Lock()
+
+    async def seen(self, consumer: str, event_id: UUID) -> bool:
+        return (consumer, event_id) in self._seen
+
+    async def mark(self, consumer: str, event_id: UUID) -> None:
+        async with self._lock:
+            self._seen.add((consumer, event_id))
+
+
+class EventBus(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def publish(self, envelope: Envelope[Any], headers: dict[str, str] | None = None) -> None:
+        """Return once the event is durably accepted (broker confirm), else raise."""
+        ...
+
+    async def subscribe(
+        self,
+        consumer: str,
+        patterns: Sequence[str],
+        handler: EventHandler,
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        """Start delivering events whose routing key matches any pattern to handler."""
+        ...
+
+    async def is_healthy(self) -> bool: ...
+
+
+def topic_matches(pattern: str, routing_key: str) -> bool:
+    """AMQP topic matching: '*' is exactly one word, '#' is zero or more words."""
+
+    def match(p: list[str], k: list[str]) -> bool:
+        if not p:
+            return not k
+        head, rest = p[0], p[1:]
+        if head == "#":
+            return any(match(rest, k[i:]) for i in range(len(k) + 1))
+        if not k:
+            return False
+        return (head == "*" or head == k[0]) and match(rest, k[1:])
+
+    return match(pattern.split("."), routing_key.split("."))

@@ -1,0 +1,1 @@
+"""taskflow_auth_gateway."""
