@@ -26,14 +26,16 @@ class ReadinessReport:
         return {"status": "ready" if self.ready else "not ready", "checks": self.checks}
 
 
-async def run_checks(checks: Sequence[ReadinessCheck], timeout: float = 2.0) -> ReadinessReport:
+async def run_checks(
+    checks: Sequence[ReadinessCheck], per_check_timeout: float = 2.0
+) -> ReadinessReport:
     """Run every probe concurrently; each one down is reported by name with its reason."""
 
     async def one(check: ReadinessCheck) -> tuple[str, str]:
         try:
-            await asyncio.wait_for(check.probe(), timeout)
+            await asyncio.wait_for(check.probe(), per_check_timeout)
         except TimeoutError:
-            return check.name, f"down: no answer within {timeout:g}s"
+            return check.name, f"down: no answer within {per_check_timeout:g}s"
         except Exception as exc:  # a probe's failure is a report, never a crash
             return check.name, f"down: {type(exc).__name__}: {exc}"[:300]
         return check.name, "ok"

@@ -43,7 +43,8 @@ class Problem:
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "type": self.type if self.type == "about:blank" or "://" in self.type
+            "type": self.type
+            if self.type == "about:blank" or "://" in self.type
             else PROBLEM_TYPE_BASE + self.type,
             "title": self.title or _TITLES.get(self.status, "Error"),
             "status": self.status,

@@ -61,4 +61,3 @@ def write_json_schemas(directory: Path) -> list[Path]:
         path.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
         written.append(path)
     return written
-

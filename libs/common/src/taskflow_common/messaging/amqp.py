@@ -11,7 +11,6 @@ queues and consumers after a broker restart.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -87,8 +86,8 @@ class AmqpEventBus:
             client_properties={"connection_name": "taskflow"},
         )
         channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
-        self._publish_channel = channel  # type: ignore[assignment]
-        self._exchange = await self._declare_exchanges(channel)  # type: ignore[arg-type]
+        self._publish_channel = channel
+        self._exchange = await self._declare_exchanges(channel)
 
     async def close(self) -> None:
         if self._connection is not None:
@@ -129,7 +128,7 @@ class AmqpEventBus:
                 )
             except PublishError as exc:
                 raise UnroutableEventError(envelope.routing_key) from exc
-            except (DeliveryError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, DeliveryError) as exc:
                 raise BusUnavailableError(f"broker did not confirm: {exc!r}") from exc
             except (ConnectionError, RuntimeError) as exc:
                 raise BusUnavailableError(f"broker unreachable: {exc!r}") from exc
@@ -146,7 +145,7 @@ class AmqpEventBus:
         if self._connection is None:
             raise BusUnavailableError("the AMQP bus is not started")
         policy = retry or RetryPolicy()
-        channel: AbstractRobustChannel = await self._connection.channel()  # type: ignore[assignment]
+        channel: AbstractRobustChannel = await self._connection.channel()
         await channel.set_qos(prefetch_count=self._prefetch)
         exchange = await self._declare_exchanges(channel)
         dlx = await channel.get_exchange(DEAD_LETTER_EXCHANGE)
@@ -213,7 +212,7 @@ class AmqpEventBus:
         await channel.declare_exchange(
             DEAD_LETTER_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True
         )
-        exchange: AbstractRobustExchange = await channel.declare_exchange(  # type: ignore[assignment]
+        exchange: AbstractRobustExchange = await channel.declare_exchange(
             EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
         )
         return exchange

@@ -23,14 +23,18 @@ def problem_response(
     body = problem.to_dict()
     if instance and "instance" not in body:
         body["instance"] = instance
-    return JSONResponse(body, status_code=problem.status, headers=headers,
-                        media_type=PROBLEM_MEDIA_TYPE)
+    return JSONResponse(
+        body, status_code=problem.status, headers=headers, media_type=PROBLEM_MEDIA_TYPE
+    )
 
 
 def _field_errors(errors: list[dict[str, Any]]) -> list[FieldError]:
     return [
-        FieldError(loc=[str(p) if not isinstance(p, int) else p for p in e.get("loc", ())],
-                   msg=str(e.get("msg", "invalid")), type=str(e.get("type", "value_error")))
+        FieldError(
+            loc=[str(p) if not isinstance(p, int) else p for p in e.get("loc", ())],
+            msg=str(e.get("msg", "invalid")),
+            type=str(e.get("type", "value_error")),
+        )
         for e in errors
     ]
 
@@ -45,8 +49,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         errors = list(exc.errors())
         if any(e.get("type") in _MALFORMED_TYPES for e in errors):
             # Syntax, not semantics: the body is not JSON (or not an object) at all.
-            problem = Problem(status=400, type="malformed-body",
-                              detail="The request body is not valid JSON.")
+            problem = Problem(
+                status=400, type="malformed-body", detail="The request body is not valid JSON."
+            )
             return problem_response(problem, instance=request.url.path)
         fields = _field_errors(errors)
         problem = Problem(
