@@ -59,6 +59,7 @@ def make_token(rsa_key: rsa.RSAPrivateKey) -> Callable[..., str]:
 def _telemetry():
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
     from taskflow_common.telemetry import current_provider, init_telemetry
 
     exporter = InMemorySpanExporter()

@@ -25,8 +25,16 @@ FAST = RetryPolicy(max_attempts=3, initial_delay=0.01, max_delay=0.05)
 
 def created_event(title: str = "Write"):
     now = datetime.now(UTC)
-    task = TaskSnapshotV1(id=str(uuid4()), owner_id="u1", title=title, status="todo",
-                          priority="none", version=1, created_at=now, updated_at=now)
+    task = TaskSnapshotV1(
+        id=str(uuid4()),
+        owner_id="u1",
+        title=title,
+        status="todo",
+        priority="none",
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
     return new_envelope(TaskCreatedV1(task=task), subject="u1")
 
 
@@ -51,8 +59,8 @@ async def consumer_name():
             await channel.queue_delete(queue)
 
 
-async def wait_for(predicate, timeout=10.0):
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_for(predicate, within=10.0):
+    deadline = asyncio.get_running_loop().time() + within
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
@@ -150,7 +158,8 @@ async def test_trace_context_crosses_the_broker(bus, consumer_name, span_exporte
     spans = {s.name: s for s in span_exporter.get_finished_spans()}
     publish = spans["publish tasks.task.created.v1"]
     process = spans["process tasks.task.created.v1"]
-    assert process.parent is not None and process.parent.span_id == publish.context.span_id
+    assert process.parent is not None
+    assert process.parent.span_id == publish.context.span_id
     assert process.context.trace_id == spans["user action"].context.trace_id
     assert process.kind == trace.SpanKind.CONSUMER
     assert publish.kind == trace.SpanKind.PRODUCER
@@ -179,6 +188,6 @@ async def test_the_bus_reconnects_after_a_broker_restart(bus, consumer_name):
         try:
             await bus.publish(event)
             break
-        except Exception:  # noqa: BLE001
+        except Exception:
             await asyncio.sleep(0.5)
-    await wait_for(lambda: event.event_id in received, timeout=20)
+    await wait_for(lambda: event.event_id in received, within=20)

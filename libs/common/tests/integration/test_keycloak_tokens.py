@@ -106,8 +106,7 @@ def test_a_token_signed_by_a_foreign_key_with_the_realm_kid_is_refused(realm, to
     foreign = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
     with pytest.raises(InvalidTokenError):
-        verifier(realm).verify(jwt.encode(claims, foreign, algorithm="RS256",
-                                          headers={"kid": kid}))
+        verifier(realm).verify(jwt.encode(claims, foreign, algorithm="RS256", headers={"kid": kid}))
 
 
 def test_refresh_and_id_tokens_are_not_access_tokens(realm, tokens):

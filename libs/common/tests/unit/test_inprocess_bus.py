@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 from opentelemetry import trace
+
 from taskflow_common.events import new_envelope
 from taskflow_common.events.contracts.tasks import TaskCreatedV1, TaskSnapshotV1
 from taskflow_common.messaging import (

@@ -1,5 +1,6 @@
 import pytest
 from pydantic import SecretStr, ValidationError
+
 from taskflow_common.settings import BaseServiceSettings
 
 

@@ -6,6 +6,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
 from taskflow_common.auth import InvalidTokenError, JwksCache, JwtVerifier, Principal
 
 from ..conftest import AUDIENCE, ISSUER

@@ -32,18 +32,25 @@ def _field_errors(detail: Any, loc: tuple[str | int, ...] = ()) -> list[FieldErr
         return [e for k, v in detail.items() for e in _field_errors(v, (*loc, str(k)))]
     if isinstance(detail, list):
         if all(not isinstance(d, (dict, list)) for d in detail):
-            return [FieldError(loc=loc or ("body",), msg=str(d), type=getattr(d, "code", "invalid"))
-                    for d in detail]
+            return [
+                FieldError(loc=loc or ("body",), msg=str(d), type=getattr(d, "code", "invalid"))
+                for d in detail
+            ]
         return [e for i, d in enumerate(detail) for e in _field_errors(d, (*loc, i))]
-    return [FieldError(loc=loc or ("body",), msg=str(detail), type=getattr(detail, "code", "invalid"))]
+    return [
+        FieldError(loc=loc or ("body",), msg=str(detail), type=getattr(detail, "code", "invalid"))
+    ]
 
 
 def _problem_for(exc: Exception) -> tuple[Problem, dict[str, str]] | None:
     if isinstance(exc, ProblemError):
         return exc.problem, exc.headers
     if isinstance(exc, RequestDataTooBig):
-        return Problem(status=413, type="payload-too-large",
-                       detail="The request body is larger than this endpoint accepts."), {}
+        return Problem(
+            status=413,
+            type="payload-too-large",
+            detail="The request body is larger than this endpoint accepts.",
+        ), {}
     if isinstance(exc, Http404):
         return Problem(status=404, type="not-found", detail="The resource does not exist."), {}
     if isinstance(exc, drf.ParseError):
@@ -51,14 +58,16 @@ def _problem_for(exc: Exception) -> tuple[Problem, dict[str, str]] | None:
     if isinstance(exc, drf.ValidationError):
         fields = _field_errors(exc.detail)
         return Problem(
-            status=422, type="validation-error",
-            detail="Some fields are invalid: " + ", ".join(
-                ".".join(str(p) for p in f.loc) for f in fields)[:500],
+            status=422,
+            type="validation-error",
+            detail="Some fields are invalid: "
+            + ", ".join(".".join(str(p) for p in f.loc) for f in fields)[:500],
             extensions={"errors": [f.to_dict() for f in fields]},
         ), {}
     if isinstance(exc, (drf.NotAuthenticated, drf.AuthenticationFailed)):
         return Problem(status=401, type="invalid-token", detail=str(exc.detail)), {
-            "WWW-Authenticate": 'Bearer error="invalid_token"'}
+            "WWW-Authenticate": 'Bearer error="invalid_token"'
+        }
     if isinstance(exc, drf.PermissionDenied):
         return Problem(status=403, type="forbidden", detail=str(exc.detail)), {}
     if isinstance(exc, drf.NotFound):
@@ -81,16 +90,19 @@ def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpRespon
         if response is not None:
             return problem_json(Problem(status=response.status_code), instance=path)
         log.exception("unhandled error", extra={"path": path})
-        return problem_json(Problem(status=500, type="internal",
-                                    detail="An unexpected error occurred."), instance=path)
+        return problem_json(
+            Problem(status=500, type="internal", detail="An unexpected error occurred."),
+            instance=path,
+        )
     problem, headers = found
     return problem_json(problem, instance=path, headers=headers)
 
 
 def handler400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return problem_json(Problem(status=400, type="bad-request",
-                                detail="The request could not be understood."),
-                        instance=request.path)
+    return problem_json(
+        Problem(status=400, type="bad-request", detail="The request could not be understood."),
+        instance=request.path,
+    )
 
 
 def handler403(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
@@ -98,10 +110,14 @@ def handler403(request: HttpRequest, exception: Exception | None = None) -> Json
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return problem_json(Problem(status=404, type="not-found",
-                                detail="The resource does not exist."), instance=request.path)
+    return problem_json(
+        Problem(status=404, type="not-found", detail="The resource does not exist."),
+        instance=request.path,
+    )
 
 
 def handler500(request: HttpRequest) -> JsonResponse:
-    return problem_json(Problem(status=500, type="internal",
-                                detail="An unexpected error occurred."), instance=request.path)
+    return problem_json(
+        Problem(status=500, type="internal", detail="An unexpected error occurred."),
+        instance=request.path,
+    )

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 class RedisProcessedEvents:
     """Remembers handled event ids per consumer for `ttl_seconds` (longer than any redelivery)."""
 
-    def __init__(self, redis: "Redis[bytes]", *, ttl_seconds: int = 7 * 24 * 3600) -> None:
+    def __init__(self, redis: Redis[bytes], *, ttl_seconds: int = 7 * 24 * 3600) -> None:
         self._redis = redis
         self._ttl = ttl_seconds
 
