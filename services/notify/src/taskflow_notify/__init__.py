@@ -1,1 +1,1 @@
-"""taskflow_notify."""
+"""TaskFlow's notification service: WebSocket push, email and webhooks, nothing lost."""

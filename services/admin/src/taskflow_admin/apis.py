@@ -1,0 +1,36 @@
+"""The admin API (DRF): every endpoint requires the realm role `admin` in a verified token."""
+
+from __future__ import annotations
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from taskflow_common.djangoweb.auth import HasRealmRole, PrincipalUser
+
+
+class IsTaskflowAdmin(HasRealmRole):
+    role = "admin"
+
+
+class AdminApi(APIView):
+    permission_classes = [IsTaskflowAdmin]
+
+
+class AdminRootApi(AdminApi):
+    """A placeholder index until the admin API issue lands: who is calling, what exists."""
+
+    def get(self, request: Request) -> Response:
+        user = request.user
+        assert isinstance(user, PrincipalUser)
+        return Response(
+            {
+                "service": "admin",
+                "caller": {
+                    "id": user.principal.sub,
+                    "username": user.principal.username,
+                    "roles": sorted(user.principal.roles),
+                },
+                "resources": [],
+            }
+        )

@@ -1,0 +1,1 @@
+"""Django settings, built from AdminSettings: `base` and `test`."""

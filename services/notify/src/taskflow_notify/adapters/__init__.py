@@ -1,0 +1,1 @@
+"""Adapters for notify's ports; bootstrap.py chooses among them."""

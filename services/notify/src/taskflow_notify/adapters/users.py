@@ -1,0 +1,107 @@
+"""UserDirectory adapters: Keycloak's admin API (cached in Redis), or an in-process lookup."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from redis import Redis
+
+from taskflow_notify.ports import UserContact
+
+log = logging.getLogger(__name__)
+
+
+class KeycloakUserDirectory:
+    """Looks users up with the gateway's service account; answers cached in Redis with a TTL."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        realm: str,
+        client_id: str,
+        client_secret: str,
+        redis: Redis,
+        ttl_seconds: int = 300,
+        timeout: float = 5.0,
+    ) -> None:
+        self._realm_url = f"{base_url.rstrip('/')}/realms/{realm}"
+        self._admin_url = f"{base_url.rstrip('/')}/admin/realms/{realm}"
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._redis = redis
+        self._ttl = ttl_seconds
+        self._timeout = timeout
+        self._token: tuple[str, float] | None = None
+        self._lock = threading.Lock()
+
+    def contact_for(self, user_id: str) -> UserContact | None:
+        key = f"taskflow:notify:user:{user_id}"
+        cached = self._redis.get(key) if self._ttl else None
+        if cached is not None:
+            return _contact(user_id, json.loads(cached))
+        response = httpx.get(
+            f"{self._admin_url}/users/{user_id}",
+            headers={"Authorization": f"Bearer {self._service_token()}"},
+            timeout=self._timeout,
+        )
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        user = response.json()
+        if self._ttl:
+            self._redis.set(key, json.dumps(user), ex=self._ttl)
+        return _contact(user_id, user)
+
+    def _service_token(self) -> str:
+        with self._lock:
+            if self._token is not None and self._token[1] > time.monotonic():
+                return self._token[0]
+            response = httpx.post(
+                f"{self._realm_url}/protocol/openid-connect/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self._client_id,
+                    "client_secret": self._client_secret,
+                },
+                timeout=self._timeout,
+            )
+            response.raise_for_status()
+            body = response.json()
+            # Renew a little before expiry so a token never lapses mid-request.
+            lifetime = max(float(body.get("expires_in", 60)) - 15.0, 5.0)
+            self._token = (str(body["access_token"]), time.monotonic() + lifetime)
+            return self._token[0]
+
+
+class CallableUserDirectory:
+    """The embedded mode: the development identity provider's `get_user(user_id)`."""
+
+    def __init__(self, get_user: Callable[[str], Any]) -> None:
+        self._get_user = get_user
+
+    def contact_for(self, user_id: str) -> UserContact | None:
+        user = self._get_user(user_id)
+        if user is None:
+            return None
+        if not isinstance(user, dict):
+            user = {
+                "email": getattr(user, "email", None),
+                "username": getattr(user, "username", None),
+            }
+        return _contact(user_id, user)
+
+
+def _contact(user_id: str, user: dict[str, Any]) -> UserContact:
+    names = " ".join(p for p in (user.get("firstName"), user.get("lastName")) if p)
+    return UserContact(
+        user_id=user_id,
+        email=user.get("email") or None,
+        display_name=names or user.get("username") or None,
+    )

@@ -1,0 +1,166 @@
+"""Thin DRF APIs: parse and validate, call a service or selector, shape the answer."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from taskflow_common.djangoweb.auth import PrincipalUser
+from taskflow_common.problems import not_found
+from taskflow_notify import selectors, services
+from taskflow_notify.container import container
+from taskflow_notify.cursors import decode_cursor, encode_cursor
+from taskflow_notify.frames import notification_public
+from taskflow_notify.kinds import Kind
+
+
+def _user_id(request: Request) -> str:
+    user = request.user
+    assert isinstance(user, PrincipalUser)
+    return user.principal.sub
+
+
+def _uuid_or_404(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise not_found() from None
+
+
+class NotificationListApi(APIView):
+    class FilterSerializer(serializers.Serializer[Any]):
+        unread = serializers.BooleanField(required=False, default=False)
+        cursor = serializers.CharField(required=False, max_length=200)
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+
+    def get(self, request: Request) -> Response:
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        query = params.validated_data
+        before = decode_cursor(query["cursor"]) if query.get("cursor") else None
+        rows = selectors.notification_list(
+            user_id=_user_id(request),
+            unread_only=query["unread"],
+            before_seq=before,
+            limit=query["limit"],
+        )
+        page = rows[: query["limit"]]
+        next_cursor = encode_cursor(page[-1].seq) if len(rows) > query["limit"] else None
+        return Response(
+            {"data": [notification_public(n) for n in page], "next_cursor": next_cursor}
+        )
+
+
+class NotificationReadApi(APIView):
+    def post(self, request: Request, notification_id: str) -> Response:
+        notification = services.notification_mark_read(
+            user_id=_user_id(request), notification_id=_uuid_or_404(notification_id)
+        )
+        return Response(notification_public(notification))
+
+
+class NotificationReadAllApi(APIView):
+    def post(self, request: Request) -> Response:
+        updated = services.notification_mark_all_read(user_id=_user_id(request))
+        return Response({"updated": updated})
+
+
+class PreferencesApi(APIView):
+    class InputSerializer(serializers.Serializer[Any]):
+        preferences = serializers.DictField(
+            child=serializers.DictField(child=serializers.BooleanField(), allow_empty=True),
+            allow_empty=True,
+        )
+
+    def get(self, request: Request) -> Response:
+        return Response({"preferences": selectors.preference_matrix(user_id=_user_id(request))})
+
+    def put(self, request: Request) -> Response:
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        matrix = services.preferences_update(
+            user_id=_user_id(request), changes=body.validated_data["preferences"]
+        )
+        return Response({"preferences": matrix})
+
+
+def _webhook_public(webhook: Any) -> dict[str, Any]:
+    # The secret is write-only: shown to nobody after creation.
+    return {
+        "id": str(webhook.id),
+        "url": webhook.url,
+        "events": webhook.events,
+        "created_at": webhook.created_at.isoformat(),
+    }
+
+
+class WebhookListCreateApi(APIView):
+    class InputSerializer(serializers.Serializer[Any]):
+        url = serializers.URLField(max_length=2000)
+        events = serializers.ListField(
+            child=serializers.CharField(max_length=40), min_length=1, max_length=len(Kind) + 1
+        )
+        secret = serializers.CharField(min_length=16, max_length=200)
+
+    def get(self, request: Request) -> Response:
+        hooks = selectors.webhook_list(user_id=_user_id(request))
+        return Response({"data": [_webhook_public(w) for w in hooks], "next_cursor": None})
+
+    def post(self, request: Request) -> Response:
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        settings = container().settings
+        webhook = services.webhook_create(
+            user_id=_user_id(request),
+            sender=container().webhooks,
+            max_per_user=settings.webhooks_per_user,
+            **body.validated_data,
+        )
+        return Response(_webhook_public(webhook), status=201)
+
+
+class WebhookDetailApi(APIView):
+    def get(self, request: Request, webhook_id: str) -> Response:
+        webhook = selectors.webhook_get(
+            user_id=_user_id(request), webhook_id=_uuid_or_404(webhook_id)
+        )
+        if webhook is None:
+            raise not_found("No such webhook.")
+        return Response(_webhook_public(webhook))
+
+    def delete(self, request: Request, webhook_id: str) -> Response:
+        services.webhook_delete(user_id=_user_id(request), webhook_id=_uuid_or_404(webhook_id))
+        return Response(status=204)
+
+
+class WebhookDeliveriesApi(APIView):
+    def get(self, request: Request, webhook_id: str) -> Response:
+        webhook = selectors.webhook_get(
+            user_id=_user_id(request), webhook_id=_uuid_or_404(webhook_id)
+        )
+        if webhook is None:
+            raise not_found("No such webhook.")
+        rows = selectors.webhook_deliveries(webhook=webhook)
+        return Response(
+            {
+                "data": [
+                    {
+                        "id": str(d.id),
+                        "notification_id": str(d.notification.id),
+                        "status": d.status,
+                        "attempts": d.attempts,
+                        "response_status": d.response_status,
+                        "last_error": d.last_error or None,
+                        "created_at": d.created_at.isoformat(),
+                        "sent_at": d.sent_at.isoformat() if d.sent_at else None,
+                    }
+                    for d in rows
+                ],
+                "next_cursor": None,
+            }
+        )

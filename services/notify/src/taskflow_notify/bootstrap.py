@@ -1,0 +1,134 @@
+"""The composition root: the one place notify's adapters are chosen and wired.
+
+`configure()` runs once per process after Django is set up; `build_asgi()` assembles the HTTP +
+WebSocket application. The embedded mode passes its in-process JWKS and user lookup here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import sync_to_async
+
+from taskflow_common.auth import JwksCache, JwksSource, JwtVerifier, http_jwks_source
+from taskflow_common.djangoweb.registry import install
+from taskflow_common.health import ReadinessCheck, tcp_probe
+from taskflow_common.logs import configure_logging
+from taskflow_common.telemetry import init_telemetry
+from taskflow_notify.config import NotifySettings
+from taskflow_notify.container import NotifyContainer
+from taskflow_notify.ports import UserDirectory
+
+DEFAULT_SETTINGS_MODULE = "taskflow_notify.settings.base"
+
+
+def setup_django(settings_module: str = DEFAULT_SETTINGS_MODULE) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
+    import django
+
+    django.setup(set_prefix=False)
+
+
+def configure(
+    *,
+    jwks: JwksSource | None = None,
+    user_directory: UserDirectory | None = None,
+    logging_and_telemetry: bool = True,
+) -> NotifyContainer:
+    """Build this process's adapters from Django's settings and install them."""
+    from django.apps import apps
+    from django.conf import settings as django_settings
+
+    from taskflow_notify.adapters.email import DjangoEmailSender
+    from taskflow_notify.adapters.webhooks import HttpWebhookSender
+    from taskflow_notify.celery_app import create_celery_app
+
+    cfg: NotifySettings = django_settings.TASKFLOW_NOTIFY
+    if logging_and_telemetry:
+        configure_logging(cfg.otel_service_name or "taskflow-notify", cfg.log_level, cfg.log_json)
+        init_telemetry(
+            cfg.otel_service_name or "taskflow-notify",
+            otlp_endpoint=cfg.otel_exporter_otlp_endpoint,
+            otlp_protocol=cfg.otel_exporter_otlp_protocol,
+            disabled=cfg.otel_sdk_disabled,
+        )
+    verifier = JwtVerifier(
+        issuer=cfg.oidc_issuer,
+        audience=cfg.oidc_audience,
+        jwks=JwksCache(
+            jwks or http_jwks_source(cfg.jwks_url),
+            min_refresh_interval=cfg.jwks_min_refresh_seconds,
+        ),
+        leeway_seconds=cfg.jwt_leeway_seconds,
+    )
+    container = NotifyContainer(
+        settings=cfg,
+        verifier=verifier,
+        users=user_directory or _keycloak_directory(cfg),
+        email=DjangoEmailSender(),
+        webhooks=HttpWebhookSender(
+            allow_private=cfg.webhook_allow_private_networks, timeout=cfg.webhook_timeout_seconds
+        ),
+    )
+    apps.get_app_config("notify").container = container
+    install(verifier=verifier, checks=lambda: readiness_checks(cfg), name="notify")
+    create_celery_app()
+    return container
+
+
+def _keycloak_directory(cfg: NotifySettings) -> UserDirectory:
+    from redis import Redis
+
+    from taskflow_notify.adapters.users import KeycloakUserDirectory
+
+    return KeycloakUserDirectory(
+        base_url=cfg.keycloak_url,
+        realm=cfg.keycloak_realm,
+        client_id=cfg.keycloak_gateway_client_id,
+        client_secret=cfg.keycloak_gateway_secret.get_secret_value(),
+        redis=Redis.from_url(cfg.redis_url, socket_timeout=5),  # connects lazily
+        ttl_seconds=cfg.user_cache_ttl_seconds,
+    )
+
+
+def readiness_checks(cfg: NotifySettings) -> list[ReadinessCheck]:
+    from urllib.parse import urlsplit
+
+    def database() -> None:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+
+    checks = [ReadinessCheck("database", sync_to_async(database))]
+    if cfg.channel_layer == "redis":
+        redis = urlsplit(cfg.redis_url)
+        checks.append(
+            ReadinessCheck("redis", tcp_probe(redis.hostname or "127.0.0.1", redis.port or 6379))
+        )
+    if not cfg.celery_eager:
+        broker = urlsplit(cfg.broker_url)
+        checks.append(
+            ReadinessCheck(
+                "rabbitmq", tcp_probe(broker.hostname or "127.0.0.1", broker.port or 5672)
+            )
+        )
+    return checks
+
+
+def websocket_app() -> Any:
+    from channels.routing import URLRouter
+
+    from taskflow_notify.ws.routing import websocket_urlpatterns
+
+    return URLRouter(websocket_urlpatterns)
+
+
+def build_asgi() -> Callable[..., Any]:
+    """HTTP (Django) + WebSocket (Channels) for the serve role."""
+    from channels.routing import ProtocolTypeRouter
+    from django.core.asgi import get_asgi_application
+
+    return ProtocolTypeRouter({"http": get_asgi_application(), "websocket": websocket_app()})

@@ -1,0 +1,59 @@
+"""Notify's settings: only this service's fields on top of the shared base."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
+from taskflow_common.settings import BaseServiceSettings
+
+
+class NotifySettings(BaseServiceSettings):
+    service_name: str = "notify"
+    host: str = "127.0.0.1"
+    port: int = 8003
+
+    database_url: str = "postgresql://taskflow:taskflow@127.0.0.1:55432/taskflow"
+    db_schema: str = "notify"
+    redis_url: str = "redis://127.0.0.1:56379/0"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:55672/"
+    celery_broker_url: str | None = None
+    celery_eager: bool = False
+    channel_layer: Literal["redis", "memory"] = "redis"
+    secret_key: SecretStr = SecretStr("notify-insecure-dev-key")
+    debug: bool = False
+
+    # Email: Django's SMTP backend (Mailpit locally); locmem/console for the embedded mode.
+    email_backend: Literal["smtp", "locmem", "console"] = "smtp"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_use_tls: bool = False
+    smtp_timeout_seconds: float = 10.0
+    email_from: str = "TaskFlow <notifications@taskflow.local>"
+
+    # Users' email addresses: Keycloak's admin API through the gateway's service account.
+    keycloak_url: str = "http://127.0.0.1:8180"
+    keycloak_realm: str = "taskflow"
+    keycloak_gateway_client_id: str = "taskflow-gateway"
+    keycloak_gateway_secret: SecretStr = SecretStr("taskflow-gateway-dev-secret")
+    user_cache_ttl_seconds: int = Field(default=300, ge=0)
+
+    # Deliveries: bounded retries with exponential backoff.
+    delivery_max_attempts: int = Field(default=8, ge=1, le=30)
+    delivery_retry_base_seconds: float = Field(default=2.0, gt=0)
+    delivery_retry_max_seconds: float = Field(default=600.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Loopback/private webhook targets are refused (SSRF) unless a test/dev setup allows them.
+    webhook_allow_private_networks: bool = False
+    webhooks_per_user: int = Field(default=20, ge=1)
+
+    ws_heartbeat_seconds: float = Field(default=25.0, gt=0)
+    # Where the consume/worker roles expose /metrics (serve has its own /metrics route).
+    metrics_port: int | None = None
+
+    @property
+    def broker_url(self) -> str:
+        return self.celery_broker_url or self.amqp_url

@@ -1,0 +1,1 @@
+"""The AMQP side: notify's event consumer."""

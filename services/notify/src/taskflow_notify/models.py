@@ -1,0 +1,118 @@
+"""Notify's tables, all in its own `notify` schema."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from taskflow_notify.kinds import Channel, Kind
+
+
+class ProjectReadModel(models.Model):
+    """Who owns a project, from `tasks.project.*` events (to route shared-project events)."""
+
+    project_id = models.CharField(primary_key=True, max_length=64)
+    owner_id = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class ProjectMember(models.Model):
+    """A member of a project, from `tasks.project.member_*` events."""
+
+    project_id = models.CharField(max_length=64, db_index=True)
+    user_id = models.CharField(max_length=64, db_index=True)
+    role = models.CharField(max_length=16)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project_id", "user_id"], name="notify_member_uniq")
+        ]
+
+
+class Notification(models.Model):
+    """One stored, replayable notification. `seq` orders them and backs the cursors."""
+
+    seq = models.BigAutoField(primary_key=True)
+    id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user_id = models.CharField(max_length=64)
+    kind = models.CharField(max_length=32, choices=[(k.value, k.value) for k in Kind])
+    event_id = models.UUIDField()
+    event_type = models.CharField(max_length=100)
+    occurred_at = models.DateTimeField()
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True, default="")
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # The consumer's idempotency: an event redelivered notifies nobody twice.
+            models.UniqueConstraint(fields=["event_id", "user_id"], name="notify_event_user_uniq")
+        ]
+        indexes = [
+            models.Index(fields=["user_id", "seq"], name="notify_user_seq_idx"),
+            models.Index(
+                fields=["user_id", "seq"],
+                condition=models.Q(read_at__isnull=True),
+                name="notify_user_unread_idx",
+            ),
+        ]
+
+
+class Preference(models.Model):
+    """A user's choice for one (kind, channel); absent rows mean the default."""
+
+    user_id = models.CharField(max_length=64)
+    kind = models.CharField(max_length=32)
+    channel = models.CharField(max_length=16, choices=[(c.value, c.value) for c in Channel])
+    enabled = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user_id", "kind", "channel"], name="notify_preference_uniq"
+            )
+        ]
+
+
+class Webhook(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user_id = models.CharField(max_length=64, db_index=True)
+    url = models.URLField(max_length=2000)
+    events = models.JSONField(default=list)  # notification kinds, or ["*"]
+    secret = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+
+class Delivery(models.Model):
+    """One (notification, channel, target) send. Its status makes re-runs send nothing twice."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE)
+    channel = models.CharField(max_length=16)
+    # "email" for email; the webhook's id for webhooks (never NULL, so the constraint holds).
+    target = models.CharField(max_length=64)
+    webhook = models.ForeignKey(Webhook, null=True, blank=True, on_delete=models.SET_NULL)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "channel", "target"], name="notify_delivery_uniq"
+            )
+        ]

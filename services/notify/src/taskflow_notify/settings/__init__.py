@@ -1,0 +1,1 @@
+"""Django settings, built from NotifySettings: `base` (every process) and `test`."""
