@@ -26,7 +26,11 @@ def setup_django(settings_module: str = DEFAULT_SETTINGS_MODULE) -> None:
 
 
 def configure(
-    *, jwks: JwksSource | None = None, logging_and_telemetry: bool = True
+    *,
+    jwks: JwksSource | None = None,
+    issuer: str | None = None,
+    audience: str | None = None,
+    logging_and_telemetry: bool = True,
 ) -> AdminSettings:
     """Install the verifier and readiness checks for this process."""
     from django.conf import settings as django_settings
@@ -41,8 +45,8 @@ def configure(
             disabled=cfg.otel_sdk_disabled,
         )
     verifier = JwtVerifier(
-        issuer=cfg.oidc_issuer,
-        audience=cfg.oidc_audience,
+        issuer=issuer or cfg.oidc_issuer,
+        audience=audience or cfg.oidc_audience,
         jwks=JwksCache(
             jwks or http_jwks_source(cfg.jwks_url),
             min_refresh_interval=cfg.jwks_min_refresh_seconds,

@@ -35,6 +35,8 @@ def configure(
     *,
     jwks: JwksSource | None = None,
     user_directory: UserDirectory | None = None,
+    issuer: str | None = None,
+    audience: str | None = None,
     logging_and_telemetry: bool = True,
 ) -> NotifyContainer:
     """Build this process's adapters from Django's settings and install them."""
@@ -55,8 +57,8 @@ def configure(
             disabled=cfg.otel_sdk_disabled,
         )
     verifier = JwtVerifier(
-        issuer=cfg.oidc_issuer,
-        audience=cfg.oidc_audience,
+        issuer=issuer or cfg.oidc_issuer,
+        audience=audience or cfg.oidc_audience,
         jwks=JwksCache(
             jwks or http_jwks_source(cfg.jwks_url),
             min_refresh_interval=cfg.jwks_min_refresh_seconds,

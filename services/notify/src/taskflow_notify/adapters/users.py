@@ -81,7 +81,10 @@ class KeycloakUserDirectory:
 
 
 class CallableUserDirectory:
-    """The embedded mode: the development identity provider's `get_user(user_id)`."""
+    """The embedded mode: the development identity provider's `get_user(user_id)`.
+
+    It answers `(id, username, email)` or None; mappings and objects with `email` work too.
+    """
 
     def __init__(self, get_user: Callable[[str], Any]) -> None:
         self._get_user = get_user
@@ -90,7 +93,10 @@ class CallableUserDirectory:
         user = self._get_user(user_id)
         if user is None:
             return None
-        if not isinstance(user, dict):
+        if isinstance(user, tuple):
+            _id, username, email = user
+            user = {"username": username, "email": email}
+        elif not isinstance(user, dict):
             user = {
                 "email": getattr(user, "email", None),
                 "username": getattr(user, "username", None),

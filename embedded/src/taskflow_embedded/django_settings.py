@@ -1,0 +1,68 @@
+"""The embedded mode's one Django settings module: notify's and admin's apps together.
+
+Django allows one settings module per process, so the embedded mode composes the two
+services' settings pieces here: one SQLite file under the data directory, the in-memory
+channel layer, eager Celery, and email printed to the console unless
+TASKFLOW_EMAIL_BACKEND=smtp (or locmem) says otherwise. Each service keeps its own apps,
+models and migrations.
+"""
+
+from __future__ import annotations
+
+import os
+
+from taskflow_admin.config import AdminSettings
+from taskflow_admin.settings import parts as admin_parts
+from taskflow_embedded.config import EmbeddedSettings
+from taskflow_notify.config import NotifySettings
+from taskflow_notify.settings import parts as notify_parts
+
+_embedded = EmbeddedSettings()
+_database_url = f"sqlite:///{(_embedded.data_dir / 'django.sqlite3').resolve()}"
+_notify = NotifySettings(
+    database_url=_database_url,
+    channel_layer="memory",
+    celery_eager=True,
+    email_backend=os.environ.get("TASKFLOW_EMAIL_BACKEND", "console"),  # type: ignore[arg-type]
+    oidc_issuer=_embedded.public_url,
+)
+_admin = AdminSettings(database_url=_database_url, oidc_issuer=_embedded.public_url)
+
+SECRET_KEY = _notify.secret_key.get_secret_value()
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+ROOT_URLCONF = "taskflow_embedded.django_urls"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+TASKFLOW_SERVICE_NAME = "notify+admin"
+TASKFLOW_NOTIFY = _notify
+TASKFLOW_ADMIN = _admin
+INSTALLED_APPS = list(dict.fromkeys([*admin_parts.INSTALLED_APPS, *notify_parts.INSTALLED_APPS]))
+MIDDLEWARE = [
+    "taskflow_common.djangoweb.ops.RequestMetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    *admin_parts.MIDDLEWARE,
+]
+APPEND_SLASH = False
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": admin_parts.CONTEXT_PROCESSORS},
+    }
+]
+STATIC_URL = "/static/"
+REST_FRAMEWORK = notify_parts.REST_FRAMEWORK
+LOGGING_CONFIG = None
+DATABASES = {"default": notify_parts.database(_database_url, "unused-on-sqlite")}
+
+globals().update(
+    {
+        "CHANNEL_LAYERS": notify_parts.channel_layers(_notify),
+        **notify_parts.email(_notify),
+        **notify_parts.celery(_notify),
+    }
+)
