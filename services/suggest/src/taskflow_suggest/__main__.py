@@ -1,0 +1,67 @@
+"""Process roles: `python -m taskflow_suggest serve|consume|migrate`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+
+from taskflow_common.logs import configure_logging
+from taskflow_common.telemetry import init_telemetry
+from taskflow_suggest.config import Settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="taskflow_suggest")
+    parser.add_argument("role", choices=["serve", "consume", "migrate"])
+    args = parser.parse_args(argv)
+    settings = Settings()
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    init_telemetry(
+        settings.otel_service_name or f"taskflow-suggest-{args.role}",
+        otlp_endpoint=settings.otel_exporter_otlp_endpoint,
+        otlp_protocol=settings.otel_exporter_otlp_protocol,
+        disabled=settings.otel_sdk_disabled,
+    )
+    if args.role == "serve":
+        serve(settings)
+    elif args.role == "consume":
+        asyncio.run(consume(settings))
+    else:
+        from taskflow_suggest.infrastructure.db.migrate import upgrade
+
+        upgrade(settings.database_url)
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    from taskflow_suggest.bootstrap import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+async def consume(settings: Settings) -> None:
+    from taskflow_suggest.bootstrap import run_consumer
+
+    container = await run_consumer(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await container.close()
+
+
+if __name__ == "__main__":
+    main()

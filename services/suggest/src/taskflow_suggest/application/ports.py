@@ -1,0 +1,68 @@
+"""The ports the use cases need; adapters live in infrastructure and are chosen in bootstrap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from taskflow_suggest.domain.model import Priority, Suggestion, TaskFacts, Verdict
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks, and the bearer token the tasks API is called with on their behalf."""
+
+    user_id: str
+    token: str
+
+
+class PriorityModel(Protocol):
+    """An LLM provider. Raises ModelFailure (with a reason) instead of answering badly."""
+
+    @property
+    def model_name(self) -> str: ...
+
+    async def suggest(self, task: TaskFacts, now: datetime) -> Verdict: ...
+
+
+class SuggestionRepository(Protocol):
+    async def add(self, suggestion: Suggestion) -> Suggestion:
+        """Store it; if one already exists for its source_event_id, return that one instead."""
+        ...
+
+    async def get(self, suggestion_id: str) -> Suggestion | None: ...
+
+    async def by_source_event(self, event_id: str) -> Suggestion | None: ...
+
+    async def list_for_task(
+        self, task_id: str, *, limit: int, before_id: str | None
+    ) -> list[Suggestion]:
+        """Latest first (ids are time-ordered UUIDv7); `before_id` continues a page."""
+        ...
+
+    async def list_requested_by(
+        self, user_id: str, *, limit: int, before_id: str | None
+    ) -> list[Suggestion]: ...
+
+    async def record_feedback(self, suggestion_id: str, user_id: str, accepted: bool) -> None:
+        """One feedback per suggestion and user; giving it again replaces it."""
+        ...
+
+    async def acceptance_counts(self) -> tuple[int, int]:
+        """(accepted, total) over every feedback given."""
+        ...
+
+
+class TaskReader(Protocol):
+    """Reads tasks as the caller: what the caller may not see is None (a 404 upstream)."""
+
+    async def get(self, caller: Caller, task_id: str) -> TaskFacts | None: ...
+
+    async def open_tasks(self, caller: Caller, limit: int) -> list[TaskFacts]: ...
+
+
+class TaskWriter(Protocol):
+    async def set_priority(self, caller: Caller, task_id: str, priority: Priority) -> None:
+        """Raises TaskNotFoundError, TaskChangeForbiddenError or TasksUnavailableError."""
+        ...

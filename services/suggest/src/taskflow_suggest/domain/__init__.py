@@ -1,0 +1,1 @@
+"""Pure Python: the urgency heuristic, the suggestion model and the plan ranking."""

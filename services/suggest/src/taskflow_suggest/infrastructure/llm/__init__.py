@@ -1,0 +1,1 @@
+"""The PriorityModel adapters: an OpenAI-compatible provider, a circuit breaker, a cache."""

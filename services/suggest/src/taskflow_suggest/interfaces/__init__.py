@@ -1,0 +1,1 @@
+"""Ways in: HTTP (FastAPI) and the bus (task events)."""

@@ -1,0 +1,1 @@
+"""A local OpenAI-compatible server that replays recorded chat completions (tests only)."""
