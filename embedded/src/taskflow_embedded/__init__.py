@@ -1,1 +1,1 @@
-"""taskflow_embedded."""
+"""TaskFlow in one process (the embedded mode): every service behind the gateway."""

@@ -1,1 +1,1 @@
-"""taskflow_auth_gateway."""
+"""TaskFlow's front door: identity API, JWT at the edge, rate limits, proxy, one OpenAPI."""

@@ -1,0 +1,103 @@
+"""The embedded suite's composition root: one bus, one identity provider, every service
+app in-process behind the gateway."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from taskflow_auth_gateway.bootstrap import create_app as create_gateway
+from taskflow_auth_gateway.config import GatewaySettings
+from taskflow_auth_gateway.infrastructure.identity.dev import DevIdentityProvider
+from taskflow_auth_gateway.infrastructure.ratelimit.memory import InMemoryRateLimiter
+from taskflow_auth_gateway.infrastructure.upstream.asgi import AppLifespan, AsgiUpstream
+from taskflow_common.auth import static_jwks_source
+from taskflow_common.messaging import InProcessEventBus
+from taskflow_embedded.config import EmbeddedSettings
+from taskflow_embedded.services import SharedParts, build_service_apps
+
+log = logging.getLogger(__name__)
+
+
+class ProductionRefusedError(RuntimeError):
+    pass
+
+
+def build_embedded_app(settings: EmbeddedSettings) -> Any:
+    if settings.is_production:
+        raise ProductionRefusedError(
+            "taskflow_embedded refuses to start with TASKFLOW_ENV=production: the embedded mode "
+            "runs a development identity provider and SQLite. Deploy the distributed services."
+        )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    gateway_settings = GatewaySettings(
+        env=settings.env,
+        identity_provider="development",
+        rate_limiter="memory",
+        data_dir=settings.data_dir,
+        public_url=settings.public_url,
+        host=settings.host,
+        port=settings.port,
+    )
+    identity = DevIdentityProvider(
+        data_dir=settings.data_dir,
+        issuer=settings.public_url,
+        audience=gateway_settings.oidc_audience,
+        environment=settings.env,
+        admin_usernames=frozenset(settings.dev_admin_usernames),
+    )
+    bus = InProcessEventBus()
+    shared = SharedParts(
+        bus=bus,
+        jwks=static_jwks_source(identity.jwks),
+        issuer=identity.issuer,
+        audience=gateway_settings.oidc_audience,
+        data_dir=settings.data_dir,
+        user_directory=identity,
+    )
+    apps = build_service_apps(shared)
+    if apps.placeholders_in_use:
+        log.warning("placeholder apps in use for: %s", ", ".join(apps.placeholders_in_use))
+
+    # notify and admin share one Django app: one lifespan, two upstream names.
+    django_lifespan = AppLifespan(apps.django, "notify+admin")
+    upstreams = {
+        "tasks": AsgiUpstream("tasks", apps.tasks),
+        "suggest": AsgiUpstream("suggest", apps.suggest),
+        "notify": AsgiUpstream("notify", apps.django, lifespan=django_lifespan),
+        "admin": AsgiUpstream("admin", apps.django, lifespan=django_lifespan),
+    }
+    gateway = create_gateway(
+        gateway_settings,
+        identity=identity,
+        upstreams=upstreams,
+        limiter=InMemoryRateLimiter(),
+        jwks=shared.jwks,
+    )
+    return WithBus(gateway, bus)
+
+
+class WithBus:
+    """Starts the in-process bus before the services start, closes it after they stop."""
+
+    def __init__(self, app: Any, bus: InProcessEventBus) -> None:
+        self.app = app
+        self.bus = bus
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def bus_receive() -> Any:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.bus.start()
+            return message
+
+        async def bus_send(message: Any) -> None:
+            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                await self.bus.close()
+            await send(message)
+
+        await self.app(scope, bus_receive, bus_send)

@@ -1,0 +1,143 @@
+"""The embedded suite as a real process: `python -m taskflow_embedded` on a free port."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+SERVICES = ("tasks", "suggest", "notify", "admin")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKFLOW_")}
+    env.update({"TASKFLOW_LOG_JSON": "false", "OTEL_SDK_DISABLED": "true", **extra})
+    return env
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data_dir = tmp_path_factory.mktemp("embedded") / ".data"
+    port = _free_port()
+    log_path = data_dir.parent / "embedded.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "taskflow_embedded",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=_env(),
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"embedded suite exited:\n{log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        else:
+            pytest.fail(f"embedded suite did not start:\n{log_path.read_text()[-3000:]}")
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_gateway_and_every_service_are_alive_and_ready(embedded: str) -> None:
+    assert httpx.get(f"{embedded}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{embedded}/readyz", timeout=10)
+    assert ready.status_code == 200, ready.text
+    for service in SERVICES:
+        assert f"upstream:{service}" in ready.json()["checks"]
+        health = httpx.get(f"{embedded}/healthz/{service}", timeout=10)
+        assert health.status_code == 200, (service, health.text)
+        readiness = httpx.get(f"{embedded}/readyz/{service}", timeout=10)
+        assert readiness.status_code == 200, (service, readiness.text)
+
+
+def test_register_login_and_call_tasks_through_the_development_identity(embedded: str) -> None:
+    with httpx.Client(base_url=embedded, timeout=10) as client:
+        user = {
+            "username": "embedded-ada",
+            "email": "ada@example.test",
+            "password": "correct-horse-battery",
+        }
+        created = client.post("/auth/register", json=user)
+        assert created.status_code == 201, created.text
+        assert client.post("/auth/register", json=user).status_code == 409
+        tokens = client.post(
+            "/auth/login", json={"username": user["username"], "password": user["password"]}
+        ).json()
+        bearer = {"authorization": f"Bearer {tokens['access_token']}"}
+        me = client.get("/auth/me", headers=bearer).json()
+        assert me["username"] == "embedded-ada"
+        assert "user" in me["roles"]
+        assert client.get("/api/v1/tasks", headers=bearer).status_code == 200
+        assert client.get("/api/v1/tasks").status_code == 401
+
+        refreshed = client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+        assert refreshed.status_code == 200
+        new_refresh = refreshed.json()["refresh_token"]
+        assert client.post("/auth/logout", json={"refresh_token": new_refresh}).status_code == 204
+        assert client.post("/auth/refresh", json={"refresh_token": new_refresh}).status_code == 401
+
+
+def test_the_development_identity_publishes_its_keys(embedded: str) -> None:
+    keys = httpx.get(f"{embedded}/auth/jwks").json()["keys"]
+    assert keys
+    assert keys[0]["alg"] == "RS256"
+    assert keys[0]["kty"] == "RSA"
+    discovery = httpx.get(f"{embedded}/.well-known/openid-configuration").json()
+    assert discovery["issuer"] == embedded
+
+
+def test_the_merged_openapi_document_is_served(embedded: str) -> None:
+    spec = httpx.get(f"{embedded}/openapi.json", timeout=10).json()
+    assert spec["openapi"].startswith("3.1")
+    assert "/auth/login" in spec["paths"]
+    assert httpx.get(f"{embedded}/docs").status_code == 200
+
+
+def test_refuses_to_start_in_production(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "taskflow_embedded",
+            "--port",
+            str(_free_port()),
+            "--data-dir",
+            str(tmp_path / ".data"),
+        ],
+        env=_env(TASKFLOW_ENV="production"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "production" in result.stderr

@@ -1,0 +1,194 @@
+"""The development identity provider (embedded mode): real RS256 JWTs shaped like Keycloak's.
+
+Users live in SQLite with scrypt hashes; the signing key is persisted so tokens survive a
+restart; refresh tokens are opaque, stored hashed, rotated on use and revoked by logout.
+It refuses to exist when TASKFLOW_ENV=production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import secrets
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from taskflow_auth_gateway.application.ports import (
+    InvalidCredentialsError,
+    InvalidRefreshTokenError,
+    NewUser,
+    TokenSet,
+    UserExistsError,
+)
+from taskflow_auth_gateway.infrastructure.identity.dev_store import (
+    DevIdentityStore,
+    DuplicateUserError,
+    StoredUser,
+    dummy_hash,
+    hash_password,
+    load_or_create_signing_key,
+    verify_password,
+)
+from taskflow_auth_gateway.infrastructure.identity.validation import (
+    check_password_policy,
+    normalise_registration,
+)
+
+ACCESS_TOKEN_SECONDS = 300
+REFRESH_TOKEN_SECONDS = 1800
+CLIENT_ID = "taskflow-gateway"
+
+
+class ProductionRefusedError(RuntimeError):
+    """The development identity provider must never run in production."""
+
+
+class DevIdentityProvider:
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        issuer: str,
+        audience: str = "taskflow-api",
+        environment: str = "development",
+        admin_usernames: frozenset[str] = frozenset(),
+    ) -> None:
+        if environment == "production":
+            raise ProductionRefusedError(
+                "The development identity provider refuses to run with TASKFLOW_ENV=production;"
+                " use Keycloak (TASKFLOW_IDENTITY_PROVIDER=keycloak)."
+            )
+        self.issuer = issuer.rstrip("/")
+        self.audience = audience
+        self._admins = frozenset(u.lower() for u in admin_usernames)
+        self._store = DevIdentityStore(data_dir / "identity.sqlite3")
+        self._key: rsa.RSAPrivateKey = load_or_create_signing_key(
+            data_dir / "identity-signing-key.pem"
+        )
+        public_jwk: dict[str, Any] = RSAAlgorithm.to_jwk(self._key.public_key(), as_dict=True)
+        self.kid = _thumbprint(public_jwk)
+        self._jwks = {"keys": [{**public_jwk, "kid": self.kid, "use": "sig", "alg": "RS256"}]}
+
+    # --- what the embedded composition needs ---------------------------------------------
+
+    def jwks(self) -> dict[str, Any]:
+        return self._jwks
+
+    def openid_configuration(self) -> dict[str, Any]:
+        return {
+            "issuer": self.issuer,
+            "jwks_uri": f"{self.issuer}/auth/jwks",
+            "token_endpoint": f"{self.issuer}/auth/login",
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "subject_types_supported": ["public"],
+            "response_types_supported": ["token"],
+            "grant_types_supported": ["password", "refresh_token"],
+        }
+
+    def get_user(self, user_id: str) -> tuple[str, str, str] | None:
+        """(id, username, email) of a user, for services that need addresses (notify)."""
+        user = self._store.get(user_id)
+        return None if user is None else (user.id, user.username, user.email)
+
+    # --- IdentityProvider ------------------------------------------------------------------
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._store.close()
+
+    async def check(self) -> None:
+        await asyncio.to_thread(self._store.ping)
+
+    async def register(self, username: str, email: str, password: str) -> NewUser:
+        username, email = normalise_registration(username, email)
+        check_password_policy(password, username, email)
+        if await asyncio.to_thread(self._store.exists, username, email):
+            raise UserExistsError("A user with this username or email already exists.")
+        roles = ("user", "admin") if username in self._admins else ("user",)
+        user = StoredUser(
+            id=str(uuid.uuid4()),
+            username=username,
+            email=email,
+            password_hash=await asyncio.to_thread(hash_password, password),
+            roles=roles,
+        )
+        try:
+            await asyncio.to_thread(self._store.add_user, user)
+        except DuplicateUserError as exc:  # lost a race with a concurrent registration
+            raise UserExistsError("A user with this username or email already exists.") from exc
+        return NewUser(user.id, user.username, user.email)
+
+    async def login(self, username: str, password: str) -> TokenSet:
+        user = await asyncio.to_thread(self._store.find_by_login, username.strip().lower())
+        # Verify against a dummy hash for unknown users so both failures cost the same time.
+        encoded = user.password_hash if user else dummy_hash()
+        ok = await asyncio.to_thread(verify_password, password, encoded)
+        if user is None or not ok:
+            raise InvalidCredentialsError("Invalid username or password.")
+        return await self._issue(user)
+
+    async def refresh(self, refresh_token: str) -> TokenSet:
+        found = await asyncio.to_thread(self._store.consume_refresh_token, refresh_token)
+        user = await asyncio.to_thread(self._store.get, found[0]) if found else None
+        if user is None or found is None:
+            raise InvalidRefreshTokenError("The refresh token is invalid, expired or revoked.")
+        return await self._issue(user, session_id=found[1])
+
+    async def logout(self, refresh_token: str) -> None:
+        if not await asyncio.to_thread(self._store.end_session, refresh_token):
+            raise InvalidRefreshTokenError("The refresh token is invalid, expired or revoked.")
+
+    # --- tokens ------------------------------------------------------------------------------
+
+    def access_token_for(self, user: StoredUser, now: int | None = None) -> str:
+        now = int(time.time()) if now is None else now
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": user.id,
+            "typ": "Bearer",
+            "azp": CLIENT_ID,
+            "preferred_username": user.username,
+            "email": user.email,
+            "email_verified": True,
+            "realm_access": {"roles": list(user.roles)},
+            "scope": "openid profile email",
+            "iat": now,
+            "nbf": now,
+            "exp": now + ACCESS_TOKEN_SECONDS,
+            "jti": str(uuid.uuid4()),
+        }
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
+
+    async def _issue(self, user: StoredUser, session_id: str | None = None) -> TokenSet:
+        refresh = secrets.token_urlsafe(32)
+        await asyncio.to_thread(
+            self._store.add_refresh_token,
+            refresh,
+            user.id,
+            session_id or str(uuid.uuid4()),
+            time.time() + REFRESH_TOKEN_SECONDS,
+        )
+        return TokenSet(
+            access_token=self.access_token_for(user),
+            refresh_token=refresh,
+            expires_in=ACCESS_TOKEN_SECONDS,
+            refresh_expires_in=REFRESH_TOKEN_SECONDS,
+        )
+
+
+def _thumbprint(jwk: dict[str, Any]) -> str:
+    """RFC 7638 JWK thumbprint of an RSA key: a stable kid across restarts."""
+    canonical = json.dumps({"e": jwk["e"], "kty": "RSA", "n": jwk["n"]}, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

@@ -1,0 +1,262 @@
+"""The proxy: JWT at the edge, per-user rate limit, then the request goes to its upstream.
+
+Raw ASGI end to end (no framework routing on the hot path). The upstream sees the client's
+request minus hop-by-hop and identity headers, plus X-Request-ID, X-Forwarded-*, and a
+traceparent of the gateway's own span.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Mapping
+from urllib.parse import parse_qs
+
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
+
+from taskflow_auth_gateway.application.ports import (
+    Message,
+    Receive,
+    Scope,
+    Send,
+    Upstream,
+    UpstreamProtocolError,
+    UpstreamRefusedWebSocketError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
+)
+from taskflow_auth_gateway.application.tokens import EdgeTokenVerifier
+from taskflow_auth_gateway.domain.headers import upstream_request_headers
+from taskflow_auth_gateway.domain.routes import Route
+from taskflow_auth_gateway.interfaces.http.limits import RateLimits
+from taskflow_auth_gateway.interfaces.http.metrics import UPSTREAM_DURATION, UPSTREAM_RESPONSES
+from taskflow_auth_gateway.interfaces.http.responses import (
+    UNAUTHORIZED_HEADERS,
+    invalid_token,
+    send_problem,
+)
+from taskflow_common.auth import InvalidTokenError, Principal
+from taskflow_common.problems import Problem
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("taskflow_auth_gateway.proxy")
+
+_TRACE_HEADERS = frozenset({b"traceparent", b"tracestate"})
+
+
+class _Carrier:
+    """OpenTelemetry getter over ASGI header pairs."""
+
+    @staticmethod
+    def get(carrier: list[tuple[bytes, bytes]], key: str) -> list[str] | None:
+        wanted = key.encode()
+        values = [v.decode("latin-1") for n, v in carrier if n == wanted]
+        return values or None
+
+    @staticmethod
+    def keys(carrier: list[tuple[bytes, bytes]]) -> list[str]:
+        return [n.decode("latin-1") for n, _ in carrier]
+
+
+class Proxy:
+    def __init__(
+        self,
+        *,
+        upstreams: Mapping[str, Upstream],
+        tokens: EdgeTokenVerifier,
+        limits: RateLimits,
+    ) -> None:
+        self.upstreams = upstreams
+        self.tokens = tokens
+        self.limits = limits
+
+    async def authenticate(self, scope: Scope, send: Send) -> Principal | None:
+        """The verified caller, or None after answering 401 (HTTP) / refusing the upgrade."""
+        token = bearer_token(scope)
+        if token:
+            try:
+                return await self.tokens.verify(token)
+            except InvalidTokenError as exc:
+                log.info("token refused: %s", exc, extra={"path": scope["path"]})
+        await send_problem(scope, send, invalid_token(), UNAUTHORIZED_HEADERS)
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, route: Route) -> None:
+        principal: Principal | None = None
+        if route.requires_token:
+            principal = await self.authenticate(scope, send)
+            if principal is None:
+                return
+        limit_key = f"user:{principal.sub}" if principal else f"ip:{scope['taskflow.client_ip']}"
+        decision = await self.limits.hit("api", limit_key)
+        if decision is not None and not decision.allowed:
+            await self.limits.refuse(scope, send, decision, "api")
+            return
+
+        upstream = self.upstreams.get(route.upstream)
+        if upstream is None:
+            await send_problem(scope, send, _unavailable(route.upstream))
+            return
+
+        parent = propagate.extract(scope["headers"], getter=_Carrier)  # type: ignore[arg-type]
+        span = tracer.start_span(
+            f"{scope.get('method', 'WS')} {route.label}", context=parent, kind=SpanKind.CLIENT
+        )
+        trace_headers: dict[str, str] = {}
+        propagate.inject(trace_headers, context=trace.set_span_in_context(span))
+        if "traceparent" not in trace_headers:
+            # Tracing disabled in this process: still give the upstream a trace to join.
+            trace_headers["traceparent"] = _fresh_traceparent()
+        upstream_scope = self._upstream_scope(scope, principal, trace_headers)
+        started = time.perf_counter()
+        status = 0
+
+        async def upstream_send(message: Message) -> None:
+            nonlocal status
+            kind = message["type"]
+            if kind == "http.response.start":
+                status = message["status"]
+                if decision is not None:
+                    message["headers"] = [
+                        *message.get("headers", ()),
+                        *((n.lower().encode(), v.encode()) for n, v in decision.headers()),
+                    ]
+            elif kind == "websocket.accept":
+                status = 101
+                offered = scope.get("subprotocols") or []
+                # A browser that offered subprotocols fails the handshake unless one is
+                # selected; the token is never echoed back as the selected protocol.
+                selected = message.get("subprotocol")
+                if "bearer" in offered and (not selected or selected == bearer_token(scope)):
+                    message["subprotocol"] = "bearer"
+            elif kind == "websocket.http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            if scope["type"] == "websocket":
+                await upstream.forward_websocket(upstream_scope, receive, upstream_send)
+            else:
+                await upstream.forward_http(upstream_scope, receive, upstream_send)
+        except UpstreamUnavailableError as exc:
+            status = 503
+            log.warning("upstream unavailable: %s", exc)
+            await _answer(scope, send, status, _unavailable(route.upstream))
+        except UpstreamTimeoutError as exc:
+            status = 504
+            log.warning("upstream timed out: %s", exc)
+            await _answer(
+                scope,
+                send,
+                status,
+                Problem(
+                    status=504,
+                    type="upstream-timeout",
+                    detail=f"The {route.upstream} service did not answer in time.",
+                ),
+            )
+        except UpstreamProtocolError as exc:
+            status = 502
+            log.warning("upstream failed: %s", exc)
+            await _answer(
+                scope,
+                send,
+                status,
+                Problem(
+                    status=502,
+                    type="upstream-error",
+                    detail=f"The {route.upstream} service gave no valid answer.",
+                ),
+            )
+        except UpstreamRefusedWebSocketError as exc:
+            status = exc.status
+            await send_problem(
+                scope,
+                send,
+                Problem(
+                    status=exc.status, detail=f"The {route.upstream} service refused the WebSocket."
+                ),
+            )
+        finally:
+            span.set_attribute("http.response.status_code", status)
+            span.end()
+            UPSTREAM_RESPONSES.labels(route.upstream, str(status)).inc()
+            UPSTREAM_DURATION.labels(route.upstream).observe(time.perf_counter() - started)
+
+    def _upstream_scope(
+        self, scope: Scope, principal: Principal | None, trace_headers: dict[str, str]
+    ) -> Scope:
+        headers = scope["headers"]
+        host = next((v for n, v in headers if n == b"host"), None)
+        extra = [(k.encode(), v.encode()) for k, v in trace_headers.items()]
+        token = bearer_token(scope)
+        if scope["type"] == "websocket" and token and not _has_authorization(headers):
+            # Services verify tokens themselves (zero trust): hand them the one we checked.
+            extra.append((b"authorization", b"Bearer " + token.encode()))
+        forwarded = upstream_request_headers(
+            [h for h in headers if h[0] not in _TRACE_HEADERS],
+            request_id=scope["taskflow.request_id"],
+            client_ip=scope["taskflow.client_ip"],
+            forwarded_for=scope["taskflow.forwarded_for"],
+            scheme="https" if scope.get("scheme") in ("https", "wss") else "http",
+            host=host,
+            extra=extra,
+        )
+        inner = dict(scope)
+        inner["headers"] = forwarded
+        inner["taskflow.chunked"] = any(
+            n == b"transfer-encoding" and b"chunked" in v.lower() for n, v in headers
+        )
+        return inner
+
+
+async def _answer(scope: Scope, send: Send, status: int, problem: Problem) -> None:
+    try:
+        await send_problem(scope, send, problem)
+    except Exception:  # the response had already started: nothing more can be said
+        log.debug("could not send %s after the response started", status)
+
+
+def _fresh_traceparent() -> str:
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00"
+
+
+def _unavailable(name: str) -> Problem:
+    return Problem(
+        status=503,
+        type="upstream-unavailable",
+        detail=f"The {name} service is unavailable; retry later.",
+    )
+
+
+def _has_authorization(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(n == b"authorization" for n, _ in headers)
+
+
+def bearer_token(scope: Scope) -> str | None:
+    """Authorization: Bearer, or for WebSockets the `bearer, <jwt>` subprotocol pair or the
+    `access_token` query parameter (for clients that cannot set either)."""
+    name: bytes
+    value: bytes
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+            return None
+    if scope["type"] != "websocket":
+        return None
+    offered: list[str] = list(scope.get("subprotocols") or ())
+    lowered = [p.lower() for p in offered]
+    if "bearer" in lowered:
+        index = lowered.index("bearer")
+        if index + 1 < len(offered):
+            return str(offered[index + 1])
+    query = scope.get("query_string", b"")
+    if b"access_token=" in query:
+        values = parse_qs(query.decode("latin-1")).get("access_token")
+        if values and values[0]:
+            return str(values[0])
+    return None

@@ -1,0 +1,175 @@
+"""Test helpers: real uvicorn servers on free ports, and a small upstream to proxy to."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from taskflow_auth_gateway.bootstrap import create_app
+from taskflow_auth_gateway.config import GatewaySettings
+from taskflow_auth_gateway.infrastructure.identity.dev import DevIdentityProvider
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any, port: int | None = None) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on 127.0.0.1 inside the test's event loop."""
+    port = port or free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        log_config=None,
+        proxy_headers=False,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.02)
+    if task.done():
+        task.result()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+def upstream_app(received: list[dict[str, Any]] | None = None) -> Starlette:
+    """Echoes what it got; /slow sleeps; /big streams; /ws echoes frames."""
+    received = received if received is not None else []
+
+    async def echo(request: Request) -> Response:
+        body = await request.body()
+        seen = {
+            "method": request.method,
+            "path": request.url.path,
+            "query": request.url.query,
+            "headers": dict(request.headers),
+            "body_length": len(body),
+        }
+        received.append(seen)
+        return JSONResponse(
+            seen,
+            headers={
+                "connection": "close, x-internal",
+                "x-internal": "secret",
+                "x-upstream": "yes",
+            },
+        )
+
+    async def slow(request: Request) -> Response:
+        await asyncio.sleep(float(request.query_params.get("s", "5")))
+        return JSONResponse({"slept": True})
+
+    async def big(request: Request) -> Response:
+        size = int(request.query_params.get("mb", "4"))
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(size * 16):
+                yield b"x" * 65536
+
+        return StreamingResponse(chunks(), media_type="application/octet-stream")
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def openapi(request: Request) -> Response:
+        return Response(json.dumps(UPSTREAM_SPEC), media_type="application/json")
+
+    async def ws(websocket: WebSocket) -> None:
+        protocols = websocket.scope.get("subprotocols") or []
+        await websocket.accept(subprotocol="bearer" if "bearer" in protocols else None)
+        auth = websocket.headers.get("authorization", "")
+        await websocket.send_json({"hello": True, "authorization": auth[:7]})
+        async for text in websocket.iter_text():
+            await websocket.send_text(f"echo:{text}")
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", healthz),
+            Route("/openapi.json", openapi),
+            Route("/api/v1/tasks/slow", slow),
+            Route("/api/v1/tasks/big", big),
+            Route("/api/v1/tasks/{rest:path}", echo, methods=["GET", "POST", "PUT", "DELETE"]),
+            Route("/api/v1/tasks", echo, methods=["GET", "POST"]),
+            WebSocketRoute("/ws/notifications", ws),
+        ]
+    )
+
+
+UPSTREAM_SPEC: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "tasks", "version": "1"},
+    "paths": {
+        "/api/v1/tasks/{task_id}": {
+            "get": {
+                "operationId": "get_task",
+                "parameters": [
+                    {
+                        "name": "task_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "ok",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/TaskPublic"}
+                            }
+                        },
+                    }
+                },
+            }
+        },
+        "/healthz": {"get": {"responses": {"200": {"description": "ok"}}}},
+    },
+    "components": {
+        "schemas": {
+            "TaskPublic": {
+                "type": "object",
+                "properties": {"id": {"type": "string"}, "title": {"type": "string"}},
+            }
+        }
+    },
+}
+
+
+def dev_gateway(
+    data_dir: Path, upstreams: dict[str, Any], **overrides: Any
+) -> tuple[Any, DevIdentityProvider]:
+    settings = GatewaySettings(
+        identity_provider="development",
+        rate_limiter="memory",
+        data_dir=data_dir,
+        public_url="http://gateway.test",
+        **overrides,
+    )
+    identity = DevIdentityProvider(data_dir=data_dir, issuer=settings.public_url)
+    return create_app(settings, identity=identity, upstreams=upstreams), identity
