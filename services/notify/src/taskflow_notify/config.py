@@ -20,6 +20,7 @@ class NotifySettings(BaseServiceSettings):
     amqp_url: str = "amqp://guest:guest@127.0.0.1:55672/"
     celery_broker_url: str | None = None
     celery_eager: bool = False
+    celery_queue: str = "taskflow.notify.deliveries"
     channel_layer: Literal["redis", "memory"] = "redis"
     secret_key: SecretStr = SecretStr("notify-insecure-dev-key")
     debug: bool = False

@@ -98,7 +98,7 @@ def celery(cfg: NotifySettings) -> dict[str, Any]:
         "CELERY_TASK_ACKS_LATE": True,
         "CELERY_TASK_REJECT_ON_WORKER_LOST": True,
         "CELERY_WORKER_PREFETCH_MULTIPLIER": 1,
-        "CELERY_TASK_DEFAULT_QUEUE": "taskflow.notify.deliveries",
+        "CELERY_TASK_DEFAULT_QUEUE": cfg.celery_queue,
         "CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP": True,
         "CELERY_TASK_IGNORE_RESULT": True,
         "CELERY_WORKER_HIJACK_ROOT_LOGGER": False,

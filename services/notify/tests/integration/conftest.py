@@ -1,0 +1,151 @@
+"""Integration fixtures: a throw-away Postgres database, Django, a live ASGI server, a worker.
+
+Django allows one settings module per process: run notify's tests in their own pytest
+process (`uv run pytest services/notify`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import django
+import psycopg
+import pytest
+
+from taskflow_common.testing import require_component
+from taskflow_common.testing.stack import DATABASE_URL
+
+HELPERS = Path(__file__).resolve().parent.parent / "helpers.py"
+
+
+def _load_helpers() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("notify_test_helpers", HELPERS)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+helpers = _load_helpers()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def notify_test_issuer() -> Any:
+    return helpers.TestIssuer()
+
+
+# Django reads its settings when set up, which has to happen before test modules import
+# models; the database itself is created by the session fixture, before any connection.
+SESSION_DATABASE = f"notify_test_{secrets.token_hex(4)}"
+SESSION_QUEUE = f"taskflow.notify.deliveries.test-{secrets.token_hex(4)}"
+os.environ["TASKFLOW_DATABASE_URL"] = DATABASE_URL.rsplit("/", 1)[0] + f"/{SESSION_DATABASE}"
+os.environ["TASKFLOW_CELERY_QUEUE"] = SESSION_QUEUE
+os.environ["TASKFLOW_LOG_JSON"] = "false"
+os.environ["TASKFLOW_LOG_LEVEL"] = "WARNING"
+os.environ["OTEL_SDK_DISABLED"] = "true"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskflow_notify.settings.test")
+if os.environ["DJANGO_SETTINGS_MODULE"] != "taskflow_notify.settings.test":
+    raise RuntimeError("notify's tests need their own pytest process (one Django per process)")
+django.setup(set_prefix=False)
+
+
+@pytest.fixture(scope="session")
+def notify_database_url() -> Iterator[str]:
+    """A database of its own for this session (created with the taskflow role, then dropped)."""
+    require_component("postgres")
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{SESSION_DATABASE}"')
+    yield os.environ["TASKFLOW_DATABASE_URL"]
+    from django.db import connections
+
+    connections.close_all()
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{SESSION_DATABASE}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def notify_queue() -> str:
+    # A queue of this session's own: a running suite's notify worker must not take our tasks.
+    return SESSION_QUEUE
+
+
+@pytest.fixture(scope="session")
+def notify_django(notify_database_url: str, notify_test_issuer: Any, notify_queue: str) -> Any:
+    """Django set up on the session database, migrated, with notify's adapters installed."""
+    require_component("redis")
+    require_component("rabbitmq")
+    from taskflow_common.auth import static_jwks_source
+    from taskflow_common.djangoweb.schema import migrate_schema
+    from taskflow_notify import bootstrap
+
+    container = bootstrap.configure(
+        jwks=static_jwks_source(notify_test_issuer.jwks_document),
+        issuer=helpers.TEST_ISSUER,
+        audience=helpers.TEST_AUDIENCE,
+    )
+    migrate_schema(container.settings.db_schema)
+    return container
+
+
+@pytest.fixture(scope="session")
+def notify_server(notify_django: Any) -> Iterator[str]:
+    """The real ASGI app (HTTP + WebSocket, Redis pub/sub layer) served by uvicorn."""
+    import uvicorn
+
+    from taskflow_notify import bootstrap
+
+    port = free_port()
+    config = uvicorn.Config(
+        bootstrap.build_asgi(),
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_config=None,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            pytest.fail("the notify test server did not start")
+        time.sleep(0.05)
+    yield f"127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def notify_worker(notify_django: Any) -> Iterator[None]:
+    """A real Celery worker (RabbitMQ broker) in a thread, consuming this session's queue."""
+    from celery import current_app
+    from celery.contrib.testing.worker import start_worker
+
+    import taskflow_notify.tasks  # noqa: F401  (registers the tasks)
+
+    with start_worker(
+        current_app, pool="solo", perform_ping_check=False, shutdown_timeout=15, loglevel="WARNING"
+    ):
+        yield
+
+
+@pytest.fixture(scope="session")
+def nh() -> Any:
+    """notify's test helpers module (tests/helpers.py)."""
+    return helpers
