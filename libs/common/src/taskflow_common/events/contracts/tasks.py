@@ -74,6 +74,13 @@ class TaskDeletedV1(EventData):
     task: TaskSnapshotV1
 
 
+class TaskRestoredV1(EventData):
+    """The task came back from the trash (added after v1 shipped: additive)."""
+
+    EVENT_TYPE = "tasks.task.restored.v1"
+    task: TaskSnapshotV1
+
+
 class TaskAssignedV1(EventData):
     EVENT_TYPE = "tasks.task.assigned.v1"
     task: TaskSnapshotV1
@@ -126,6 +133,7 @@ TASKS_EVENTS: tuple[type[EventData], ...] = (
     TaskUpdatedV1,
     TaskCompletedV1,
     TaskDeletedV1,
+    TaskRestoredV1,
     TaskAssignedV1,
     TaskDueSoonV1,
     TaskOverdueV1,

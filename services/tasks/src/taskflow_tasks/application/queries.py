@@ -1,0 +1,157 @@
+"""The read side: list filters, keyset cursors, and the TaskQueries/ProjectQueries ports."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+from uuid import UUID
+
+from taskflow_tasks.domain.errors import DomainError
+from taskflow_tasks.domain.model import Priority, Project, Role, Status, Task
+
+SortField = Literal["due_at", "priority", "created_at", "updated_at"]
+SORT_FIELDS: tuple[SortField, ...] = ("due_at", "priority", "created_at", "updated_at")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+
+
+class InvalidCursor(DomainError):
+    """The cursor was not issued by us for this sort order (a 400)."""
+
+
+@dataclass(frozen=True)
+class Sort:
+    field: SortField = "created_at"
+    descending: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> Sort:
+        descending = text.startswith("-")
+        name = text.removeprefix("-")
+        if name not in SORT_FIELDS:
+            raise ValueError(f"sort must be one of {', '.join(SORT_FIELDS)}, optionally with '-'")
+        return cls(name, descending)
+
+    def __str__(self) -> str:
+        return ("-" if self.descending else "") + self.field
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The position after the last row of a page: its sort value (None sorts last) and id."""
+
+    sort: str
+    value: Any  # ISO datetime string, a priority rank, or None
+    last_id: UUID
+
+    def encode(self) -> str:
+        raw = json.dumps({"s": self.sort, "v": self.value, "i": str(self.last_id)})
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str, sort: Sort) -> Cursor:
+        try:
+            padded = text + "=" * (-len(text) % 4)
+            data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+            cursor = cls(sort=data["s"], value=data["v"], last_id=UUID(data["i"]))
+        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError) as exc:
+            raise InvalidCursor("the cursor is not one this API issued") from exc
+        if cursor.sort != str(sort):
+            raise InvalidCursor("the cursor belongs to another sort order")
+        if cursor.value is not None:
+            cls._check_value(cursor.value, sort)
+        return cursor
+
+    @staticmethod
+    def _check_value(value: Any, sort: Sort) -> None:
+        if sort.field == "priority":
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 4:
+                raise InvalidCursor("the cursor is not one this API issued")
+            return
+        try:
+            parsed = datetime.fromisoformat(value)
+        except (TypeError, ValueError) as exc:
+            raise InvalidCursor("the cursor is not one this API issued") from exc
+        if parsed.tzinfo is None:
+            raise InvalidCursor("the cursor is not one this API issued")
+
+    @classmethod
+    def after(cls, task: Task, sort: Sort) -> Cursor:
+        value: Any
+        if sort.field == "priority":
+            value = task.priority.rank
+        else:
+            moment: datetime | None = getattr(task, sort.field)
+            value = moment.isoformat() if moment is not None else None
+        return cls(str(sort), value, task.id)
+
+
+@dataclass(frozen=True)
+class TaskListQuery:
+    statuses: tuple[Status, ...] = ()
+    priorities: tuple[Priority, ...] = ()
+    labels: tuple[str, ...] = ()
+    project_id: UUID | None = None
+    assignee_id: str | None = None
+    parent_id: UUID | None = None
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+    overdue: bool | None = None
+    text: str | None = None
+    deleted: bool = False
+    sort: Sort = field(default_factory=Sort)
+    limit: int = DEFAULT_LIMIT
+    cursor: Cursor | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: Sequence[Task]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class LabelCount:
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class ActivityEntry:
+    actor_id: str
+    at: datetime
+    action: str
+    changes: dict[str, list[Any]]
+
+
+@dataclass(frozen=True)
+class ProjectView:
+    project: Project
+    my_role: Role
+
+
+class TaskQueries(Protocol):
+    async def get_visible(self, user_id: str, task_id: UUID) -> Task | None:
+        """A live task the user may see (own, or in a project they belong to)."""
+        ...
+
+    async def list_visible(self, user_id: str, query: TaskListQuery) -> Page: ...
+
+    async def labels(self, user_id: str) -> Sequence[LabelCount]: ...
+
+    async def activity(self, user_id: str, task_id: UUID) -> Sequence[ActivityEntry] | None:
+        """None when the user may not see the task."""
+        ...
+
+    async def export(self, user_id: str, limit: int) -> Sequence[Task]: ...
+
+
+class ProjectQueries(Protocol):
+    async def get_visible(self, user_id: str, project_id: UUID) -> ProjectView | None: ...
+
+    async def list_visible(self, user_id: str) -> Sequence[ProjectView]: ...

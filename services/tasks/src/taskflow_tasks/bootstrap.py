@@ -1,0 +1,241 @@
+"""The composition root: the one place where adapters are chosen and wired.
+
+`create_app(settings, bus=..., jwks=...)` serves the API. The embedded mode passes its
+in-process bus and development JWKS; without them the distributed adapters are built from
+settings (AMQP bus, Keycloak JWKS over HTTP). Nothing here connects at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from taskflow_common.auth import (
+    JwksCache,
+    JwksSource,
+    JwtVerifier,
+    http_jwks_source,
+)
+from taskflow_common.health import ReadinessCheck
+from taskflow_common.messaging import EventBus
+from taskflow_common.telemetry import init_telemetry
+from taskflow_common.web import BearerAuth
+from taskflow_tasks.application.handlers import CommandBus, Deps
+from taskflow_tasks.config import Settings
+from taskflow_tasks.infrastructure.db import migrate
+from taskflow_tasks.infrastructure.db.engine import create_engine, is_sqlite
+from taskflow_tasks.infrastructure.db.queries import SqlProjectQueries, SqlTaskQueries
+from taskflow_tasks.infrastructure.db.uow import SqlUnitOfWork
+from taskflow_tasks.infrastructure.metrics import GaugeRefresher
+from taskflow_tasks.infrastructure.outbox import OutboxRelay, OutboxWaker, listen_for_commits
+from taskflow_tasks.infrastructure.scheduler import ReminderScheduler
+from taskflow_tasks.interfaces.http.app import build_api
+from taskflow_tasks.interfaces.http.deps import ApiContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Database:
+    engine: AsyncEngine
+    write_lock: asyncio.Lock | None
+    waker: OutboxWaker
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, write_lock=self.write_lock, after_commit=self.waker.wake)
+
+
+def build_database(settings: Settings) -> Database:
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    # SQLite has one writer at a time: our transactions queue here instead of failing.
+    write_lock = asyncio.Lock() if is_sqlite(engine) else None
+    return Database(engine, write_lock, OutboxWaker())
+
+
+def build_bus(settings: Settings) -> EventBus:
+    from taskflow_common.messaging.amqp import AmqpEventBus
+
+    return AmqpEventBus(settings.amqp_url)
+
+
+def build_verifier(settings: Settings, jwks: JwksSource | None) -> JwtVerifier:
+    source = jwks or http_jwks_source(settings.jwks_url)
+    cache = JwksCache(source, min_refresh_interval=settings.jwks_min_refresh_seconds)
+    return JwtVerifier(
+        issuer=settings.oidc_issuer,
+        audience=settings.oidc_audience,
+        jwks=cache,
+        leeway_seconds=settings.jwt_leeway_seconds,
+    )
+
+
+def build_relay(settings: Settings, db: Database, bus: EventBus) -> OutboxRelay:
+    return OutboxRelay(
+        db.engine,
+        bus,
+        batch_size=settings.relay_batch_size,
+        poll_seconds=settings.relay_poll_seconds,
+        waker=db.waker,
+        write_lock=db.write_lock,
+    )
+
+
+def build_scheduler(settings: Settings, db: Database) -> ReminderScheduler:
+    return ReminderScheduler(
+        db.uow,
+        batch_size=settings.relay_batch_size,
+        poll_seconds=settings.scheduler_poll_seconds,
+        idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+    )
+
+
+def _init_telemetry(settings: Settings) -> None:
+    init_telemetry(
+        settings.otel_service_name or "taskflow-tasks",
+        otlp_endpoint=settings.otel_exporter_otlp_endpoint,
+        otlp_protocol=settings.otel_exporter_otlp_protocol,
+        disabled=settings.otel_sdk_disabled,
+    )
+
+
+def _instrument(app: FastAPI | None, engine: AsyncEngine) -> None:
+    """HTTP spans for the app; DB spans from the asyncpg driver (once per process)."""
+    if not is_sqlite(engine):
+        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+
+        instrumentor = AsyncPGInstrumentor()
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument()
+    if app is not None:
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    bus: EventBus | None = None,
+    jwks: JwksSource | None = None,
+) -> FastAPI:
+    settings = settings or Settings()
+    _init_telemetry(settings)
+    db = build_database(settings)
+    own_bus = bus is None and settings.background_workers
+    event_bus = bus if bus is not None else (build_bus(settings) if own_bus else None)
+
+    async def database_ready() -> None:
+        async with db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    def readiness() -> list[ReadinessCheck]:
+        checks = [ReadinessCheck("database", database_ready)]
+        if event_bus is not None and settings.background_workers:
+
+            async def bus_ready() -> None:
+                assert event_bus is not None
+                if not await event_bus.is_healthy():
+                    raise ConnectionError("event bus is not connected")
+
+            checks.append(ReadinessCheck("event-bus", bus_ready))
+        return checks
+
+    context = ApiContext(
+        commands=CommandBus(Deps(uow=db.uow)),
+        tasks=SqlTaskQueries(db.engine),
+        projects=SqlProjectQueries(db.engine),
+        auth=BearerAuth(build_verifier(settings, jwks)),
+        readiness=readiness,
+        refresh_gauges=GaugeRefresher(db.engine, settings.gauge_refresh_seconds),
+        export_max_tasks=settings.export_max_tasks,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            await migrate.upgrade(db.engine)
+        workers: list[asyncio.Task[None]] = []
+        stop = asyncio.Event()
+        if settings.background_workers and event_bus is not None:
+            if own_bus:
+                await event_bus.start()
+            relay = build_relay(settings, db, event_bus)
+            workers.append(asyncio.create_task(relay.run_forever(stop), name="tasks-relay"))
+            scheduler = build_scheduler(settings, db)
+            workers.append(asyncio.create_task(scheduler.run_forever(stop), name="tasks-scheduler"))
+        try:
+            yield
+        finally:
+            stop.set()
+            db.waker.wake()
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            if own_bus and event_bus is not None:
+                await event_bus.close()
+            await db.engine.dispose()
+
+    app = build_api(context, lifespan)
+    _instrument(app, db.engine)
+    return app
+
+
+async def _run_worker(
+    settings: Settings,
+    make: Callable[[Database, EventBus | None], OutboxRelay | ReminderScheduler],
+    needs_bus: bool,
+) -> None:
+    _init_telemetry(settings)
+    db = build_database(settings)
+    _instrument(None, db.engine)
+    bus = build_bus(settings) if needs_bus else None
+    listener: asyncio.Task[None] | None = None
+    try:
+        if settings.auto_migrate:
+            await migrate.upgrade(db.engine)
+        if bus is not None:
+            await _start_bus_with_retry(bus)
+            if not is_sqlite(db.engine):
+                listener = asyncio.create_task(listen_for_commits(settings.database_url, db.waker))
+        await make(db, bus).run_forever()
+    finally:
+        if listener is not None:
+            listener.cancel()
+        if bus is not None:
+            await bus.close()
+        await db.engine.dispose()
+
+
+async def _start_bus_with_retry(bus: EventBus) -> None:
+    delay = 1.0
+    while True:
+        try:
+            await bus.start()
+            return
+        except Exception as exc:  # broker not up yet: a relay waits rather than crash-looping
+            log.warning("event bus unavailable, retrying", extra={"error": repr(exc)[:300]})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
+async def run_relay(settings: Settings | None = None) -> None:
+    settings = settings or Settings()
+
+    def make(db: Database, bus: EventBus | None) -> OutboxRelay:
+        assert bus is not None
+        return build_relay(settings, db, bus)
+
+    await _run_worker(settings, make, needs_bus=True)
+
+
+async def run_scheduler(settings: Settings | None = None) -> None:
+    settings = settings or Settings()
+    await _run_worker(settings, lambda db, _bus: build_scheduler(settings, db), needs_bus=False)

@@ -1,0 +1,1 @@
+"""The task domain: pure Python, no I/O, no frameworks."""

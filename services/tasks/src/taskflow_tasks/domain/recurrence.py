@@ -1,0 +1,64 @@
+"""Recurrence rules (RFC 5545 RRULE) through dateutil: validation and the next occurrence."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from dateutil.rrule import DAILY, HOURLY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
+
+MAX_RULE_LENGTH = 500
+# Sub-hourly rules make no sense for tasks and would let one completion spawn a flood.
+_ALLOWED_FREQUENCIES = {YEARLY, MONTHLY, WEEKLY, DAILY, HOURLY}
+_FORBIDDEN_PARTS = re.compile(r"(^|;)\s*(DTSTART|RDATE|EXDATE|EXRULE)", re.IGNORECASE)
+_COUNT_OR_UNTIL = re.compile(r"(^|;)(COUNT|UNTIL)=[^;]*", re.IGNORECASE)
+# Well-formed rules can match nothing (BYMONTH=2;BYMONTHDAY=30) and dateutil then searches up
+# to year 9999, which takes seconds: a denial of service. Feasibility is therefore probed on a
+# copy of the rule started near year 9999 (same position in the 28-year calendar cycle), so
+# that search ends after a few decades at most.
+_PROBE_CYCLE_BASE = 9940  # a multiple of 28, with no century year between it and 9999
+
+
+class InvalidRecurrence(ValueError):
+    pass
+
+
+def normalize_rule(value: str, anchor: datetime) -> str:
+    """The rule without an 'RRULE:' prefix, upper-cased; InvalidRecurrence if unusable."""
+    text = value.strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[len("RRULE:") :]
+    if not text or len(text) > MAX_RULE_LENGTH or "\n" in text or "\r" in text:
+        raise InvalidRecurrence("must be one RRULE line of at most 500 characters")
+    if _FORBIDDEN_PARTS.search(text):
+        raise InvalidRecurrence("only the RRULE value is accepted (no DTSTART, RDATE, EXDATE)")
+    text = text.upper()
+    rule = _parse(text, anchor.astimezone(UTC))
+    if rule._freq not in _ALLOWED_FREQUENCIES:
+        raise InvalidRecurrence("FREQ must be YEARLY, MONTHLY, WEEKLY, DAILY or HOURLY")
+    _require_feasible(text, anchor.astimezone(UTC))
+    return text
+
+
+def next_occurrence(rule_text: str, *, series_start: datetime, after: datetime) -> datetime | None:
+    """The first occurrence strictly after `after` of the series starting at series_start."""
+    rule = _parse(rule_text, series_start.astimezone(UTC))
+    found = rule.after(after.astimezone(UTC), inc=False)
+    return found.astimezone(UTC) if found is not None else None
+
+
+def _require_feasible(text: str, anchor: datetime) -> None:
+    unbounded = _COUNT_OR_UNTIL.sub("", text).strip(";")
+    probe_start = anchor.replace(year=_PROBE_CYCLE_BASE + anchor.year % 28)
+    if _parse(unbounded, probe_start).after(probe_start, inc=True) is None:
+        raise InvalidRecurrence("the rule never produces an occurrence")
+
+
+def _parse(text: str, dtstart: datetime) -> rrule:
+    try:
+        rule = rrulestr(text, dtstart=dtstart, forceset=False)
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+        raise InvalidRecurrence(f"not a valid RRULE: {exc}") from exc
+    if not isinstance(rule, rrule):
+        raise InvalidRecurrence("not a single RRULE")
+    return rule

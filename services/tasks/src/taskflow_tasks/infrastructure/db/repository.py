@@ -1,0 +1,235 @@
+"""SQL repositories for the write side, on one connection inside the unit of work's transaction.
+
+They keep an identity map, so a task loaded twice in one transaction (a batch naming it twice)
+is one object and no change is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from taskflow_tasks.application.ports import DuplicateIdempotencyKey, IdempotencyRecord
+from taskflow_tasks.domain.model import Project, Role, Task
+from taskflow_tasks.domain.reminders import fire_times
+from taskflow_tasks.infrastructure.db import tables as t
+from taskflow_tasks.infrastructure.db.mapping import (
+    project_from_row,
+    project_to_row,
+    task_from_row,
+    task_to_row,
+)
+
+
+def _wanted_reminders(task: Task) -> dict[str, datetime]:
+    if task.deleted_at is not None or not task.is_open:
+        return {}
+    return fire_times(task.due_at, task.reminders)
+
+
+class SqlTaskRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self._lock_rows = conn.dialect.name == "postgresql"
+        self._seen: dict[UUID, Task] = {}
+        self._loaded_due: dict[UUID, datetime | None] = {}
+
+    @property
+    def seen(self) -> Sequence[Task]:
+        return list(self._seen.values())
+
+    async def add(self, task: Task) -> None:
+        await self._conn.execute(insert(t.tasks).values(task_to_row(task)))
+        await self._sync_reminders(task, new=True)
+        self._seen[task.id] = task
+        self._loaded_due[task.id] = task.due_at
+
+    async def get(self, task_id: UUID) -> Task | None:
+        if task_id in self._seen:
+            return self._seen[task_id]
+        query = select(t.tasks).where(t.tasks.c.id == task_id)
+        if self._lock_rows:
+            query = query.with_for_update()
+        row = (await self._conn.execute(query)).mappings().first()
+        return self._track(row)
+
+    async def save(self, task: Task) -> None:
+        values = task_to_row(task)
+        del values["id"], values["created_at"]
+        if task.due_at != self._loaded_due.get(task.id, task.due_at):
+            # A new due date can pass again: the overdue event may fire once more.
+            values["overdue_fired_at"] = None
+        await self._conn.execute(update(t.tasks).where(t.tasks.c.id == task.id).values(values))
+        await self._sync_reminders(task, new=False)
+        self._seen[task.id] = task
+        self._loaded_due[task.id] = task.due_at
+
+    async def subtasks_of(self, task_id: UUID) -> Sequence[Task]:
+        return await self._many(select(t.tasks).where(t.tasks.c.parent_id == task_id))
+
+    async def in_project(self, project_id: UUID) -> Sequence[Task]:
+        return await self._many(select(t.tasks).where(t.tasks.c.project_id == project_id))
+
+    async def _many(self, query: object) -> list[Task]:
+        if self._lock_rows:
+            query = query.with_for_update()  # type: ignore[attr-defined]
+        rows = (await self._conn.execute(query)).mappings().all()  # type: ignore[call-overload]
+        return [task for row in rows if (task := self._track(row)) is not None]
+
+    def _track(self, row: object) -> Task | None:
+        if row is None:
+            return None
+        task = task_from_row(row)  # type: ignore[arg-type]
+        if task.id in self._seen:
+            return self._seen[task.id]
+        self._seen[task.id] = task
+        self._loaded_due[task.id] = task.due_at
+        return task
+
+    async def _sync_reminders(self, task: Task, *, new: bool) -> None:
+        """Pending reminder rows follow due_at/reminders; a fired one fires again only if moved."""
+        wanted = _wanted_reminders(task)
+        existing: dict[str, datetime] = {}
+        if not new:
+            rows = await self._conn.execute(
+                select(t.reminders.c.offset, t.reminders.c.fire_at).where(
+                    t.reminders.c.task_id == task.id
+                )
+            )
+            existing = dict(rows.tuples().all())
+        stale = [o for o, at in existing.items() if wanted.get(o) != at]
+        if stale:
+            await self._conn.execute(
+                delete(t.reminders).where(
+                    t.reminders.c.task_id == task.id, t.reminders.c.offset.in_(stale)
+                )
+            )
+        fresh = [
+            {"task_id": task.id, "offset": o, "fire_at": at, "fired_at": None}
+            for o, at in wanted.items()
+            if existing.get(o) != at
+        ]
+        if fresh:
+            await self._conn.execute(insert(t.reminders), fresh)
+
+
+class SqlProjectRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self._lock_rows = conn.dialect.name == "postgresql"
+        self._seen: dict[UUID, Project] = {}
+        self._deleted: list[Project] = []
+
+    @property
+    def seen(self) -> Sequence[Project]:
+        return [*self._seen.values(), *self._deleted]
+
+    async def add(self, project: Project) -> None:
+        await self._conn.execute(insert(t.projects).values(project_to_row(project)))
+        await self._write_members(project)
+        self._seen[project.id] = project
+
+    async def get(self, project_id: UUID) -> Project | None:
+        if project_id in self._seen:
+            return self._seen[project_id]
+        query = select(t.projects).where(t.projects.c.id == project_id)
+        if self._lock_rows:
+            query = query.with_for_update()
+        row = (await self._conn.execute(query)).mappings().first()
+        if row is None:
+            return None
+        member_rows = await self._conn.execute(
+            select(t.members.c.user_id, t.members.c.role).where(
+                t.members.c.project_id == project_id
+            )
+        )
+        project = project_from_row(row, dict(member_rows.tuples().all()))
+        self._seen[project.id] = project
+        return project
+
+    async def save(self, project: Project) -> None:
+        values = project_to_row(project)
+        del values["id"], values["created_at"]
+        await self._conn.execute(
+            update(t.projects).where(t.projects.c.id == project.id).values(values)
+        )
+        await self._conn.execute(delete(t.members).where(t.members.c.project_id == project.id))
+        await self._write_members(project)
+
+    async def delete(self, project: Project) -> None:
+        await self._conn.execute(delete(t.members).where(t.members.c.project_id == project.id))
+        await self._conn.execute(delete(t.projects).where(t.projects.c.id == project.id))
+        self._seen.pop(project.id, None)
+        self._deleted.append(project)
+
+    async def role_of(self, project_id: UUID, user_id: str) -> Role | None:
+        if project_id in self._seen:
+            return self._seen[project_id].role_of(user_id)
+        role = await self._conn.scalar(
+            select(t.members.c.role).where(
+                t.members.c.project_id == project_id, t.members.c.user_id == user_id
+            )
+        )
+        return Role(role) if role is not None else None
+
+    async def _write_members(self, project: Project) -> None:
+        if project.members:
+            await self._conn.execute(
+                insert(t.members),
+                [
+                    {"project_id": project.id, "user_id": user, "role": role.value}
+                    for user, role in project.members.items()
+                ],
+            )
+
+
+class SqlIdempotencyStore:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, user_id: str, key: str) -> IdempotencyRecord | None:
+        row = (
+            (
+                await self._conn.execute(
+                    select(t.idempotency_keys).where(
+                        t.idempotency_keys.c.user_id == user_id, t.idempotency_keys.c.key == key
+                    )
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        return IdempotencyRecord(
+            user_id=row["user_id"],
+            key=row["key"],
+            fingerprint=row["fingerprint"],
+            task_id=row["task_id"],
+            response=row["response"],
+            created_at=row["created_at"],
+        )
+
+    async def add(self, record: IdempotencyRecord) -> None:
+        dialect_insert = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
+        statement = (
+            dialect_insert(t.idempotency_keys)
+            .values(
+                user_id=record.user_id,
+                key=record.key,
+                fingerprint=record.fingerprint,
+                task_id=record.task_id,
+                response=record.response,
+                created_at=record.created_at,
+            )
+            .on_conflict_do_nothing()
+        )
+        result = await self._conn.execute(statement)
+        if result.rowcount == 0:
+            raise DuplicateIdempotencyKey(record.key)

@@ -1,0 +1,1 @@
+"""The FastAPI application: schemas, dependencies, error mapping and routes."""

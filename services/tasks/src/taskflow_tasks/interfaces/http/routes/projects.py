@@ -1,0 +1,94 @@
+"""/api/v1/projects: sharing. Members see the project's tasks; owners manage it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from taskflow_common.problems import not_found
+from taskflow_tasks.application import commands as c
+from taskflow_tasks.application.queries import ProjectView
+from taskflow_tasks.domain.model import Project
+from taskflow_tasks.interfaces.http.deps import Context, CurrentUser, JsonBody, parse_id
+from taskflow_tasks.interfaces.http.schemas import (
+    MemberIn,
+    ProjectCreate,
+    ProjectPublic,
+    ProjectUpdate,
+    dump,
+    project_dict,
+)
+
+router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
+JSON = "application/json"
+
+
+def _response(project: Project, user_id: str, status_code: int = 200, **headers: str) -> Response:
+    role = project.role_of(user_id)
+    assert role is not None
+    return Response(
+        dump(project_dict(ProjectView(project, role))),
+        status_code=status_code,
+        media_type=JSON,
+        headers=headers,
+    )
+
+
+@router.post("", status_code=201, response_model=ProjectPublic, dependencies=[JsonBody])
+async def create_project(
+    body: ProjectCreate, request: Request, user: CurrentUser, ctx: Context
+) -> Response:
+    project = await ctx.commands.handle(
+        c.CreateProject(user.sub, body.name, body.description or "")
+    )
+    location = f"{request.url.path.rstrip('/')}/{project.id}"
+    return _response(project, user.sub, 201, Location=location)
+
+
+@router.get("", response_model=dict[str, Any])
+async def list_projects(user: CurrentUser, ctx: Context) -> Response:
+    views = await ctx.projects.list_visible(user.sub)
+    return Response(
+        dump({"data": [project_dict(v) for v in views], "next_cursor": None}), media_type=JSON
+    )
+
+
+@router.get("/{project_id}", response_model=ProjectPublic)
+async def get_project(project_id: str, user: CurrentUser, ctx: Context) -> Response:
+    view = await ctx.projects.get_visible(user.sub, parse_id(project_id, "project"))
+    if view is None:
+        raise not_found("no such project")
+    return Response(dump(project_dict(view)), media_type=JSON)
+
+
+@router.patch("/{project_id}", response_model=ProjectPublic, dependencies=[JsonBody])
+async def update_project(
+    project_id: str, body: ProjectUpdate, user: CurrentUser, ctx: Context
+) -> Response:
+    patch = {name: getattr(body, name) for name in body.model_fields_set}
+    project = await ctx.commands.handle(
+        c.UpdateProject(user.sub, parse_id(project_id, "project"), patch)
+    )
+    return _response(project, user.sub)
+
+
+@router.delete("/{project_id}", status_code=204)
+async def delete_project(project_id: str, user: CurrentUser, ctx: Context) -> Response:
+    await ctx.commands.handle(c.DeleteProject(user.sub, parse_id(project_id, "project")))
+    return Response(status_code=204)
+
+
+@router.post("/{project_id}/members", response_model=ProjectPublic, dependencies=[JsonBody])
+async def set_member(project_id: str, body: MemberIn, user: CurrentUser, ctx: Context) -> Response:
+    """Adds a member (201) or changes an existing member's role (200)."""
+    project, added = await ctx.commands.handle(
+        c.SetMember(user.sub, parse_id(project_id, "project"), body.user_id, body.role)
+    )
+    return _response(project, user.sub, 201 if added else 200)
+
+
+@router.delete("/{project_id}/members/{user_id}", status_code=204)
+async def remove_member(project_id: str, user_id: str, user: CurrentUser, ctx: Context) -> Response:
+    await ctx.commands.handle(c.RemoveMember(user.sub, parse_id(project_id, "project"), user_id))
+    return Response(status_code=204)

@@ -1,0 +1,206 @@
+"""/api/v1/tasks: create, read, merge-patch, trash, restore, list, batch, activity."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic import AwareDatetime
+
+from taskflow_common.problems import FieldError, ProblemError, not_found, validation_problem
+from taskflow_tasks.application import commands as c
+from taskflow_tasks.application.handlers import BatchResult, CreatedTask
+from taskflow_tasks.application.queries import (
+    MAX_LIMIT,
+    Cursor,
+    Sort,
+    TaskListQuery,
+)
+from taskflow_tasks.domain.model import Priority, Status
+from taskflow_tasks.interfaces.http.conditional import etag, expected_versions, none_match
+from taskflow_tasks.interfaces.http.deps import Context, CurrentUser, JsonBody, parse_id
+from taskflow_tasks.interfaces.http.schemas import (
+    ActivityPublic,
+    BatchRequest,
+    PriorityName,
+    StatusName,
+    TaskCreate,
+    TaskList,
+    TaskPublic,
+    TaskUpdate,
+    dump,
+    task_dict,
+    to_values,
+)
+
+router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+JSON = "application/json"
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def _task_response(task: Any, status_code: int = 200, **headers: str) -> Response:
+    return Response(
+        dump(task_dict(task)),
+        status_code=status_code,
+        media_type=JSON,
+        headers={"ETag": etag(task.version), **headers},
+    )
+
+
+@router.post("", status_code=201, response_model=TaskPublic, dependencies=[JsonBody])
+async def create_task(
+    body: TaskCreate,
+    request: Request,
+    user: CurrentUser,
+    ctx: Context,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> Response:
+    fingerprint = None
+    if idempotency_key is not None:
+        if not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+            raise ProblemError(
+                validation_problem(
+                    [FieldError(["header", "Idempotency-Key"], "must be 1 to 255 characters")]
+                )
+            )
+        fingerprint = hashlib.sha256(
+            dump(body.model_dump(mode="json", exclude_unset=True))
+        ).hexdigest()
+    result: CreatedTask = await ctx.commands.handle(
+        c.CreateTask(user.sub, to_values(body, patch=False), idempotency_key, fingerprint)
+    )
+    headers = {"Location": f"{request.url.path.rstrip('/')}/{result.task.id}"}
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return _task_response(result.task, 201, **headers)
+
+
+@router.get("", response_model=TaskList)
+async def list_tasks(
+    user: CurrentUser,
+    ctx: Context,
+    status: Annotated[list[StatusName] | None, Query()] = None,
+    priority: Annotated[list[PriorityName] | None, Query()] = None,
+    label: Annotated[list[Annotated[str, Query(max_length=50)]] | None, Query()] = None,
+    project_id: UUID | None = None,
+    assignee_id: Annotated[str | None, Query(max_length=255)] = None,
+    parent_id: UUID | None = None,
+    due_before: AwareDatetime | None = None,
+    due_after: AwareDatetime | None = None,
+    overdue: bool | None = None,
+    q: Annotated[str | None, Query(max_length=500)] = None,
+    deleted: bool = False,
+    sort: Annotated[str, Query(pattern=r"^-?(due_at|priority|created_at|updated_at)$")] = (
+        "created_at"
+    ),
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> Response:
+    order = Sort.parse(sort)
+    query = TaskListQuery(
+        statuses=tuple(Status(s) for s in status or ()),
+        priorities=tuple(Priority(p) for p in priority or ()),
+        labels=tuple(label or ()),
+        project_id=project_id,
+        assignee_id=assignee_id,
+        parent_id=parent_id,
+        due_before=due_before,
+        due_after=due_after,
+        overdue=overdue,
+        text=q.strip() or None if q else None,
+        deleted=deleted,
+        sort=order,
+        limit=limit,
+        cursor=Cursor.decode(cursor, order) if cursor else None,
+    )
+    page = await ctx.tasks.list_visible(user.sub, query)
+    body = {"data": [task_dict(task) for task in page.items], "next_cursor": page.next_cursor}
+    return Response(dump(body), media_type=JSON)
+
+
+@router.post("/batch", dependencies=[JsonBody])
+async def batch(body: BatchRequest, user: CurrentUser, ctx: Context) -> Response:
+    """Up to 100 updates/deletes, atomically: all applied, or none and the failures named."""
+    operations = tuple(
+        c.BatchOperation(
+            op.op,
+            op.id,
+            to_values(op.patch, patch=True) if op.patch is not None else {},
+        )
+        for op in body.operations
+    )
+    results: list[BatchResult] = await ctx.commands.handle(c.BatchTasks(user.sub, operations))
+    out = []
+    for result in results:
+        entry: dict[str, Any] = {"op": result.op, "id": result.task_id}
+        if result.task is not None:
+            entry.update(status=200, task=task_dict(result.task))
+        else:
+            entry["status"] = 204
+        out.append(entry)
+    return Response(dump({"results": out}), media_type=JSON)
+
+
+@router.get("/{task_id}", response_model=TaskPublic)
+async def get_task(
+    task_id: str,
+    user: CurrentUser,
+    ctx: Context,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    task = await ctx.tasks.get_visible(user.sub, parse_id(task_id))
+    if task is None:
+        raise not_found("no such task")
+    if none_match(if_none_match, task.version):
+        return Response(status_code=304, headers={"ETag": etag(task.version)})
+    return _task_response(task)
+
+
+@router.patch("/{task_id}", response_model=TaskPublic, dependencies=[JsonBody])
+async def update_task(
+    task_id: str,
+    body: TaskUpdate,
+    user: CurrentUser,
+    ctx: Context,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    task = await ctx.commands.handle(
+        c.UpdateTask(
+            user.sub, parse_id(task_id), to_values(body, patch=True), expected_versions(if_match)
+        )
+    )
+    return _task_response(task)
+
+
+@router.delete("/{task_id}", status_code=204)
+async def delete_task(
+    task_id: str,
+    user: CurrentUser,
+    ctx: Context,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    await ctx.commands.handle(
+        c.DeleteTask(user.sub, parse_id(task_id), expected_versions(if_match))
+    )
+    return Response(status_code=204)
+
+
+@router.post("/{task_id}/restore", response_model=TaskPublic)
+async def restore_task(task_id: str, user: CurrentUser, ctx: Context) -> Response:
+    task = await ctx.commands.handle(c.RestoreTask(user.sub, parse_id(task_id)))
+    return _task_response(task)
+
+
+@router.get("/{task_id}/activity")
+async def task_activity(task_id: str, user: CurrentUser, ctx: Context) -> dict[str, Any]:
+    entries = await ctx.tasks.activity(user.sub, parse_id(task_id))
+    if entries is None:
+        raise not_found("no such task")
+    return {
+        "data": [
+            ActivityPublic(actor_id=e.actor_id, at=e.at, action=e.action, changes=e.changes)
+            for e in entries
+        ]
+    }

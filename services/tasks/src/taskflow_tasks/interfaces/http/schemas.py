@@ -1,0 +1,187 @@
+"""Request and response bodies. Requests refuse unknown fields; rules live in the domain."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic_core import to_json
+
+from taskflow_tasks.application.queries import ProjectView
+from taskflow_tasks.domain.model import Task
+
+StatusName = Literal["todo", "in_progress", "done", "cancelled"]
+PriorityName = Literal["none", "low", "medium", "high", "urgent"]
+RoleName = Literal["viewer", "editor", "owner"]
+# Generous caps so absurd payloads are refused by the parser; the domain owns the real limits.
+ShortText = Annotated[str, Field(max_length=1_000)]
+LongText = Annotated[str, Field(max_length=20_000)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class TaskCreate(_Input):
+    title: ShortText
+    description: LongText | None = None
+    status: StatusName | None = None
+    priority: PriorityName | None = None
+    due_at: AwareDatetime | None = None
+    start_at: AwareDatetime | None = None
+    labels: Annotated[list[ShortText], Field(max_length=100)] | None = None
+    project_id: UUID | None = None
+    assignee_id: ShortText | None = None
+    parent_id: UUID | None = None
+    recurrence: ShortText | None = None
+    reminders: (
+        Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=50)] | None
+    ) = None
+    position: float | None = None
+
+
+class TaskUpdate(TaskCreate):
+    """A JSON merge patch (RFC 7396): absent keys stay, null clears."""
+
+    title: ShortText | None = None  # type: ignore[assignment]
+
+
+def to_values(body: TaskCreate, *, patch: bool) -> dict[str, Any]:
+    """The fields the caller sent, with merge-patch nulls turned into empty values."""
+    values: dict[str, Any] = {}
+    for name in body.model_fields_set:
+        value = getattr(body, name)
+        if value is None and name in ("labels", "reminders"):
+            value = ()
+        elif value is None and name == "description":
+            value = ""
+        elif value is None and not patch and name in ("status", "priority", "position"):
+            continue
+        values[name] = value
+    return values
+
+
+class TaskPublic(BaseModel):
+    id: UUID
+    title: str
+    description: str
+    status: StatusName
+    priority: PriorityName
+    due_at: AwareDatetime | None
+    start_at: AwareDatetime | None
+    completed_at: AwareDatetime | None
+    labels: list[str]
+    project_id: UUID | None
+    assignee_id: str | None
+    parent_id: UUID | None
+    owner_id: str
+    recurrence: str | None
+    reminders: list[str]
+    position: float
+    version: int
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    deleted_at: AwareDatetime | None = None
+
+
+class TaskList(BaseModel):
+    data: list[TaskPublic]
+    next_cursor: str | None
+
+
+def task_dict(task: Task) -> dict[str, Any]:
+    """TaskPublic's shape as a plain dict: serialised once by pydantic-core, not validated."""
+    return {
+        "id": task.id,
+        "title": task.title,
+        "description": task.description,
+        "status": task.status.value,
+        "priority": task.priority.value,
+        "due_at": task.due_at,
+        "start_at": task.start_at,
+        "completed_at": task.completed_at,
+        "labels": list(task.labels),
+        "project_id": task.project_id,
+        "assignee_id": task.assignee_id,
+        "parent_id": task.parent_id,
+        "owner_id": task.owner_id,
+        "recurrence": task.recurrence,
+        "reminders": list(task.reminders),
+        "position": task.position,
+        "version": task.version,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+        "deleted_at": task.deleted_at,
+    }
+
+
+def dump(value: Any) -> bytes:
+    return to_json(value)
+
+
+class BatchOperationIn(_Input):
+    op: Literal["update", "delete"]
+    id: UUID
+    patch: TaskUpdate | None = None
+
+
+class BatchRequest(_Input):
+    operations: Annotated[list[BatchOperationIn], Field(min_length=1, max_length=100)]
+
+
+class ProjectCreate(_Input):
+    name: ShortText
+    description: LongText | None = None
+
+
+class ProjectUpdate(_Input):
+    name: ShortText | None = None
+    description: LongText | None = None
+
+
+class MemberIn(_Input):
+    user_id: Annotated[str, Field(min_length=1, max_length=255)]
+    role: RoleName
+
+
+class MemberPublic(BaseModel):
+    user_id: str
+    role: RoleName
+
+
+class ProjectPublic(BaseModel):
+    id: UUID
+    name: str
+    description: str
+    owner_id: str
+    my_role: RoleName
+    members: list[MemberPublic]
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+def project_dict(view: ProjectView) -> dict[str, Any]:
+    p = view.project
+    return {
+        "id": p.id,
+        "name": p.name,
+        "description": p.description,
+        "owner_id": p.owner_id,
+        "my_role": view.my_role.value,
+        "members": [{"user_id": u, "role": r.value} for u, r in sorted(p.members.items())],
+        "created_at": p.created_at,
+        "updated_at": p.updated_at,
+    }
+
+
+class LabelCountPublic(BaseModel):
+    label: str
+    count: int
+
+
+class ActivityPublic(BaseModel):
+    actor_id: str
+    at: AwareDatetime
+    action: str
+    changes: dict[str, list[Any]]

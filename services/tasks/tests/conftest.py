@@ -1,0 +1,119 @@
+"""Fixtures shared by the tasks service's tests: an in-test RSA key and its static JWKS,
+token minting, and the app on a throwaway SQLite file (fast, in-process)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from taskflow_tasks.bootstrap import create_app
+from taskflow_tasks.config import Settings
+
+TEST_ISSUER = "https://issuer.tasks-tests.invalid/realms/taskflow"
+TEST_AUDIENCE = "taskflow-api"
+TEST_KID = "tasks-test-key"
+
+
+@pytest.fixture(scope="session")
+def tasks_signing_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="session")
+def tasks_jwks(tasks_signing_key: rsa.RSAPrivateKey) -> dict[str, Any]:
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(tasks_signing_key.public_key()))
+    public.update(kid=TEST_KID, use="sig", alg="RS256")
+    return {"keys": [public]}
+
+
+@pytest.fixture(scope="session")
+def mint_token(tasks_signing_key: rsa.RSAPrivateKey) -> Callable[..., str]:
+    def mint(sub: str, **overrides: Any) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": TEST_ISSUER,
+            "aud": TEST_AUDIENCE,
+            "sub": sub,
+            "preferred_username": sub,
+            "iat": now,
+            "exp": now + 600,
+            "typ": "Bearer",
+            **overrides,
+        }
+        return jwt.encode(claims, tasks_signing_key, algorithm="RS256", headers={"kid": TEST_KID})
+
+    return mint
+
+
+def sqlite_settings(path: Path, **overrides: Any) -> Settings:
+    return Settings(
+        env="test",
+        database_url=f"sqlite:///{path}",
+        oidc_issuer=TEST_ISSUER,
+        oidc_audience=TEST_AUDIENCE,
+        otel_sdk_disabled=True,
+        gauge_refresh_seconds=0,
+        **overrides,
+    )
+
+
+class ApiUser:
+    """An httpx client that speaks as one user (a fresh random subject)."""
+
+    def __init__(self, client: httpx.AsyncClient, sub: str, token: str) -> None:
+        self.client = client
+        self.sub = sub
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return await self.client.request(method, url, headers=headers, **kwargs)
+
+    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("GET", url, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("POST", url, **kwargs)
+
+    async def patch(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("PATCH", url, **kwargs)
+
+    async def delete(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("DELETE", url, **kwargs)
+
+    async def create_task(self, **body: Any) -> dict[str, Any]:
+        response = await self.post("/api/v1/tasks", json={"title": "a task", **body})
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+
+@pytest.fixture
+async def tasks_client(
+    tmp_path: Path, tasks_jwks: dict[str, Any]
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(sqlite_settings(tmp_path / "tasks.sqlite"), jwks=lambda: tasks_jwks)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://tasks.test") as client:
+            yield client
+
+
+@pytest.fixture
+def make_user(
+    tasks_client: httpx.AsyncClient, mint_token: Callable[..., str]
+) -> Callable[[], ApiUser]:
+    def make() -> ApiUser:
+        sub = str(uuid.uuid4())
+        return ApiUser(tasks_client, sub, mint_token(sub))
+
+    return make
