@@ -187,7 +187,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await container.start()
         if bus is not None:
-            await subscribe_task_events(bus, container.deps)
+            await subscribe_task_events(bus, container.deps, settings.consumer_name)
         try:
             yield
         finally:
@@ -225,5 +225,5 @@ async def run_consumer(settings: Settings, *, bus: EventBus | None = None) -> Co
     container.owns_bus = owns_bus
     await container.start()
     await bus.start()
-    await subscribe_task_events(bus, container.deps)
+    await subscribe_task_events(bus, container.deps, settings.consumer_name)
     return container

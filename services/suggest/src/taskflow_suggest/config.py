@@ -18,6 +18,9 @@ class Settings(BaseServiceSettings):
     database_url: str = "postgresql://taskflow:taskflow@127.0.0.1:55432/taskflow"
     redis_url: str | None = "redis://127.0.0.1:56379/0"
     amqp_url: str = "amqp://guest:guest@127.0.0.1:55672/"
+    consumer_name: str = Field(
+        default="suggest", description="The durable queue is taskflow.<consumer_name>."
+    )
     tasks_url: str = "http://127.0.0.1:8001"
     tasks_timeout_seconds: float = Field(default=5.0, gt=0)
 

@@ -16,7 +16,7 @@ from taskflow_common.events import Envelope, new_envelope
 from taskflow_common.events.contracts.suggest import PrioritySuggestedV1
 from taskflow_common.events.contracts.tasks import TaskCreatedV1, TaskSnapshotV1, TaskUpdatedV1
 from taskflow_common.ids import uuid7
-from taskflow_common.messaging import EventBus
+from taskflow_common.messaging import EventBus, UnroutableEventError
 from taskflow_suggest.application import metrics
 from taskflow_suggest.application.errors import (
     ModelFailure,
@@ -219,7 +219,12 @@ async def on_task_event(deps: SuggestDeps, envelope: Envelope[Any]) -> Suggestio
             )
         )
     if deps.bus is not None:
-        await deps.bus.publish(suggested_event(suggestion, snapshot))
+        try:
+            await deps.bus.publish(suggested_event(suggestion, snapshot))
+        except UnroutableEventError:
+            # No consumer has bound a queue for suggestions yet (notify never started):
+            # the suggestion is stored and listed; there is nobody to tell.
+            log.warning("no queue is bound for suggestion events; not published")
     return suggestion
 
 

@@ -15,8 +15,8 @@ PATTERNS = ("tasks.task.created.v1", "tasks.task.updated.v1")
 RETRY = RetryPolicy(max_attempts=5, initial_delay=0.5, multiplier=2.0, max_delay=10.0)
 
 
-async def subscribe_task_events(bus: EventBus, deps: SuggestDeps) -> None:
+async def subscribe_task_events(bus: EventBus, deps: SuggestDeps, consumer: str = CONSUMER) -> None:
     async def handle(envelope: Envelope[Any]) -> None:
         await handlers.on_task_event(deps, envelope)
 
-    await bus.subscribe(CONSUMER, PATTERNS, handle, retry=RETRY)
+    await bus.subscribe(consumer, PATTERNS, handle, retry=RETRY)

@@ -1,0 +1,129 @@
+"""The SQL repository and the Alembic migrations on the real Postgres (`suggest` schema)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from taskflow_common.ids import uuid7
+from taskflow_suggest.domain.model import Suggestion
+from taskflow_suggest.infrastructure.db import migrate
+from taskflow_suggest.infrastructure.db.engine import make_engine
+from taskflow_suggest.infrastructure.db.repository import SqlSuggestionRepository
+
+
+def _suggestion(
+    task_id: str | None = None, user: str = "alice", event: str | None = None
+) -> Suggestion:
+    return Suggestion(
+        id=str(uuid7()),
+        task_id=task_id,
+        requested_by=user,
+        priority="high",
+        rationale="Due tomorrow.",
+        confidence=0.7,
+        suggested_due_at=datetime.now(UTC) + timedelta(days=1),
+        source="heuristic",
+        model=None,
+        created_at=datetime.now(UTC),
+        source_event_id=event,
+    )
+
+
+async def _tables(url: str) -> set[str]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'suggest'")
+    finally:
+        await conn.close()
+    return {r["tablename"] for r in rows}
+
+
+async def test_migrations_go_up_down_and_up_again_in_the_suggest_schema(suggest_pg_url):
+    await asyncio.to_thread(migrate.upgrade, suggest_pg_url)
+    assert await _tables(suggest_pg_url) == {"suggestions", "feedback", "alembic_version"}
+    await asyncio.to_thread(migrate.downgrade, suggest_pg_url)
+    assert await _tables(suggest_pg_url) == {"alembic_version"}
+    await asyncio.to_thread(migrate.upgrade, suggest_pg_url)
+    await asyncio.to_thread(migrate.upgrade, suggest_pg_url)  # idempotent
+    assert "suggestions" in await _tables(suggest_pg_url)
+
+
+async def test_processes_migrating_at_once_do_not_trip_over_each_other(suggest_pg_url):
+    env = {**os.environ, "TASKFLOW_DATABASE_URL": suggest_pg_url, "OTEL_SDK_DISABLED": "true"}
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "taskflow_suggest",
+            "migrate",
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
+    results = [await p.communicate() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err.decode()[-500:] for _, err in results]
+    assert "suggestions" in await _tables(suggest_pg_url)
+
+
+@pytest.fixture
+async def repository(suggest_pg_url):
+    await asyncio.to_thread(migrate.upgrade, suggest_pg_url)
+    engine = make_engine(suggest_pg_url)
+    yield SqlSuggestionRepository(engine)
+    await engine.dispose()
+
+
+async def test_store_read_and_page_latest_first(repository):
+    task_id = str(uuid.uuid4())
+    made = [await repository.add(_suggestion(task_id)) for _ in range(5)]
+    await repository.add(_suggestion(str(uuid.uuid4())))
+    loaded = await repository.get(made[0].id)
+    assert loaded == made[0]
+    assert loaded.created_at.tzinfo is not None
+    first = await repository.list_for_task(task_id, limit=3, before_id=None)
+    assert [s.id for s in first] == [s.id for s in reversed(made)][:3]
+    rest = await repository.list_for_task(task_id, limit=3, before_id=first[-1].id)
+    assert [s.id for s in rest] == [made[1].id, made[0].id]
+    assert await repository.get(str(uuid.uuid4())) is None
+
+
+async def test_one_suggestion_per_source_event_even_under_concurrency(repository):
+    event = str(uuid.uuid4())
+    results = await asyncio.gather(*(repository.add(_suggestion(event=event)) for _ in range(4)))
+    assert len({r.id for r in results}) == 1
+    assert (await repository.by_source_event(event)).id == results[0].id
+
+
+async def test_feedback_is_one_per_user_and_counts_toward_acceptance(repository):
+    a = await repository.add(_suggestion())
+    b = await repository.add(_suggestion())
+    before = await repository.acceptance_counts()
+    await repository.record_feedback(a.id, "alice", True)
+    await repository.record_feedback(a.id, "alice", False)  # changed their mind
+    await repository.record_feedback(b.id, "alice", True)
+    accepted, total = await repository.acceptance_counts()
+    assert (accepted - before[0], total - before[1]) == (1, 2)
+    listed = await repository.list_requested_by("alice", limit=10, before_id=None)
+    assert {s.id: s.accepted for s in listed} == {a.id: False, b.id: True}
+
+
+async def test_the_database_refuses_an_invalid_priority(repository, suggest_pg_url):
+    conn = await asyncpg.connect(suggest_pg_url)
+    try:
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute(
+                "INSERT INTO suggest.suggestions (id, requested_by, priority, rationale, confidence,"
+                " source, created_at) VALUES ($1, 'a', 'critical', 'r', 0.5, 'llm', now())",
+                str(uuid7()),
+            )
+    finally:
+        await conn.close()
