@@ -124,7 +124,8 @@ def up(names: list[str]) -> int:
             if busy:
                 failures.append(
                     f"{comp.name}: port(s) {', '.join(map(str, busy))} on {HOST} are held by a "
-                    "process scripts/stack did not start; stop it first"
+                    "process this checkout's scripts/stack did not start (another checkout's "
+                    "stack?); stop it first"
                 )
                 say(failures[-1])
                 continue
@@ -150,9 +151,7 @@ def _stop(comp: Component) -> None:
     pid = comp.pid()
     if pid is None:
         if comp.installed() and comp.busy_ports():
-            say(
-                f"{comp.name}: port held by a process scripts/stack did not start; leaving it alone"
-            )
+            say(f"{comp.name}: port held by a process this checkout did not start; leaving it")
         else:
             say(f"{comp.name}: not running")
         comp.clear_stale()
