@@ -87,8 +87,8 @@ async def consuming(suggest_pg_url):
         await _delete_queues(consumer, observer)
 
 
-async def _next_for(received: asyncio.Queue, task_id: str, timeout: float = 20.0):
-    async with asyncio.timeout(timeout):
+async def _next_for(received: asyncio.Queue, task_id: str):
+    async with asyncio.timeout(20.0):
         while True:
             envelope = await received.get()
             if envelope.data["task_id"] == task_id:

@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
+from suggest_fakes import ISSUER, TestKeys, fake_tasks_api
 
 from taskflow_suggest.bootstrap import create_app
 from taskflow_suggest.config import Settings
-from suggest_fakes import ISSUER, TestKeys, fake_tasks_api
 
 PROBLEM = "application/problem+json"
 

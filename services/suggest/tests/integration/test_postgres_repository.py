@@ -121,8 +121,9 @@ async def test_the_database_refuses_an_invalid_priority(repository, suggest_pg_u
     try:
         with pytest.raises(asyncpg.CheckViolationError):
             await conn.execute(
-                "INSERT INTO suggest.suggestions (id, requested_by, priority, rationale, confidence,"
-                " source, created_at) VALUES ($1, 'a', 'critical', 'r', 0.5, 'llm', now())",
+                "INSERT INTO suggest.suggestions (id, requested_by, priority, rationale,"
+                " confidence, source, created_at)"
+                " VALUES ($1, 'a', 'critical', 'r', 0.5, 'llm', now())",
                 str(uuid7()),
             )
     finally:

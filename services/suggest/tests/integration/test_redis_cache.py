@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
+from suggest_fakes import FakeModel
 
 from taskflow_common.testing import require_component
 from taskflow_common.testing.stack import REDIS_URL
 from taskflow_suggest.domain.model import TaskFacts, Verdict
 from taskflow_suggest.infrastructure.llm.cache import CachedModel, RedisAnswerCache
 from taskflow_suggest.infrastructure.llm.prompt import cache_key
-from suggest_fakes import FakeModel
 
 NOW = datetime.now(UTC)
 

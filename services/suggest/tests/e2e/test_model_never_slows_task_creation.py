@@ -1,0 +1,153 @@
+"""Task creation is never slowed by the model: with the model endpoint hanging, the latency
+of `POST /api/v1/tasks` through the gateway stays at the baseline measured in this same test,
+and the suggestion for each new task still arrives, from the heuristic.
+
+The suite's own processes are left alone: this test runs one more `suggest consume` process
+(its own queue) whose model is the replay server's hanging scenario.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aio_pika
+import httpx
+import pytest
+
+from taskflow_common.messaging.amqp import dead_letter_queue_name, queue_name
+from taskflow_common.testing import KeycloakRealm
+from taskflow_common.testing.stack import AMQP_URL
+from taskflow_common.testing.suite import require_suite
+
+pytestmark = pytest.mark.e2e
+
+REQUESTS_PER_PHASE = 20
+# Generous, because five engineers share two cores; a synchronous model call would cost
+# the model timeout (2 s) per request, orders of magnitude above this margin.
+MAX_SLOWDOWN = 2.0
+MODEL_TIMEOUT = 2.0
+ROOT = Path(__file__).resolve().parents[4]
+
+
+def _stack_env() -> dict[str, str]:
+    out = subprocess.run(
+        [str(ROOT / "scripts" / "stack"), "env"], check=True, capture_output=True, text=True
+    ).stdout
+    env = {}
+    for line in out.splitlines():
+        key, sep, value = line.removeprefix("export ").partition("=")
+        if sep:
+            env[key.strip()] = value.strip().strip('"').strip("'")
+    return env
+
+
+def _create_tasks(
+    client: httpx.Client, token: str, count: int, tag: str
+) -> tuple[list[float], list[str]]:
+    latencies, ids = [], []
+    due = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
+    for i in range(count):
+        started = time.perf_counter()
+        response = client.post(
+            "/api/v1/tasks",
+            json={"title": f"Production outage {tag}-{i}: checkout down", "due_at": due},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        latencies.append(time.perf_counter() - started)
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["id"])
+    return latencies, ids
+
+
+async def _delete_queues(consumer: str) -> None:
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        for name in (queue_name(consumer), dead_letter_queue_name(consumer)):
+            await channel.queue_delete(name)
+
+
+def test_a_hanging_model_does_not_slow_task_creation_and_the_heuristic_answers(
+    suggest_replay_server,
+):
+    gateway = require_suite()
+    realm = KeycloakRealm()
+    user = realm.create_user("suggest-e2e")
+    token = realm.access_token(user)
+    tag = secrets.token_hex(3)
+    consumer = f"suggest-e2e-{tag}"
+    with httpx.Client(base_url=gateway, timeout=30.0) as client:
+        _create_tasks(client, token, 3, f"warmup-{tag}")  # connections, caches, JIT-less warmup
+        baseline, _ = _create_tasks(client, token, REQUESTS_PER_PHASE, f"base-{tag}")
+
+        env = {
+            **os.environ,
+            **_stack_env(),
+            "TASKFLOW_MODE": "distributed",
+            "TASKFLOW_CONSUMER_NAME": consumer,
+            "TASKFLOW_LLM_BASE_URL": suggest_replay_server.base_url,
+            "TASKFLOW_LLM_MODEL": "replay-timeout",
+            "TASKFLOW_LLM_TIMEOUT_SECONDS": str(MODEL_TIMEOUT),
+            "TASKFLOW_LLM_CACHE_TTL_SECONDS": "0",
+            "OTEL_SDK_DISABLED": "true",
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "taskflow_suggest", "consume"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            time.sleep(3.0)  # the consumer declares and binds its queue
+            assert process.poll() is None, (
+                process.stderr.read().decode()[-2000:] if process.stderr else ""
+            )
+            hanging, ids = _create_tasks(client, token, REQUESTS_PER_PHASE, f"hang-{tag}")
+
+            ratio = statistics.median(hanging) / statistics.median(baseline)
+            print(
+                f"POST /api/v1/tasks median: baseline {statistics.median(baseline) * 1000:.1f} ms,"
+                f" model hanging {statistics.median(hanging) * 1000:.1f} ms, ratio {ratio:.2f}"
+            )
+            assert ratio <= MAX_SLOWDOWN
+
+            # The model was asked (and hung) for the new tasks...
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                asked = " ".join(
+                    c["messages"][1]["content"]
+                    for c in suggest_replay_server.calls("replay-timeout")
+                )
+                if f"hang-{tag}-{REQUESTS_PER_PHASE - 1}" in asked:
+                    break
+                time.sleep(0.5)
+            else:
+                pytest.fail("the consumer never called the (hanging) model")
+
+            # ...and every new task still gets its suggestion, from the heuristic.
+            headers = {"Authorization": f"Bearer {token}"}
+            for task_id in ids:
+                while True:
+                    listed = client.get(
+                        "/api/v1/suggestions", params={"task_id": task_id}, headers=headers
+                    )
+                    assert listed.status_code == 200, listed.text
+                    data = listed.json()["data"]
+                    if data:
+                        break
+                    assert time.monotonic() < deadline, f"no suggestion for task {task_id}"
+                    time.sleep(0.5)
+                assert {s["source"] for s in data} == {"heuristic"}
+                assert all(s["priority"] in ("high", "urgent") for s in data)
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+            asyncio.run(_delete_queues(consumer))
