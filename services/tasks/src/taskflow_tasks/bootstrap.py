@@ -111,7 +111,7 @@ def _instrument(app: FastAPI | None, engine: AsyncEngine) -> None:
     if not is_sqlite(engine):
         from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
-        instrumentor = AsyncPGInstrumentor()
+        instrumentor = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
         if not instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.instrument()
     if app is not None:

@@ -102,7 +102,7 @@ class SqlTaskRepository:
                     t.reminders.c.task_id == task.id
                 )
             )
-            existing = dict(rows.tuples().all())
+            existing = dict(rows.all())
         stale = [o for o, at in existing.items() if wanted.get(o) != at]
         if stale:
             await self._conn.execute(
@@ -149,7 +149,7 @@ class SqlProjectRepository:
                 t.members.c.project_id == project_id
             )
         )
-        project = project_from_row(row, dict(member_rows.tuples().all()))
+        project = project_from_row(row, dict(member_rows.all()))
         self._seen[project.id] = project
         return project
 
