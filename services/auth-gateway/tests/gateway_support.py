@@ -173,3 +173,9 @@ def dev_gateway(
     )
     identity = DevIdentityProvider(data_dir=data_dir, issuer=settings.public_url)
     return create_app(settings, identity=identity, upstreams=upstreams), identity
+
+
+def keycloak_gateway(upstreams: dict[str, Any], limiter: Any = None, **overrides: Any) -> Any:
+    """The distributed gateway against the stack's Keycloak (JWKS over HTTP)."""
+    settings = GatewaySettings(identity_provider="keycloak", rate_limiter="off", **overrides)
+    return create_app(settings, upstreams=upstreams, limiter=limiter)

@@ -33,19 +33,34 @@ return {1, math.floor((tolerance - ahead) / interval), ahead, 0}
 
 
 class RedisRateLimiter:
-    def __init__(self, url: str, prefix: str = "taskflow:gateway:rl:") -> None:
+    def __init__(
+        self, url: str, prefix: str = "taskflow:gateway:rl:", max_connections: int = 64
+    ) -> None:
         self._url = url
+        self._max_connections = max_connections
         self._prefix = prefix
         self._redis: Any = None
+        self._pool: Any = None
         self._script: Any = None
 
     async def start(self) -> None:
-        self._redis = aioredis.from_url(self._url, socket_connect_timeout=2, socket_timeout=2)
+        # A bounded pool that makes callers wait for a connection (instead of failing) when
+        # more requests are in flight than connections.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            self._url,
+            max_connections=self._max_connections,
+            timeout=2,
+            socket_connect_timeout=2,
+            socket_timeout=2,
+        )
+        self._pool = pool
+        self._redis = aioredis.Redis(connection_pool=pool)
         self._script = self._redis.register_script(GCRA_LUA)
 
     async def close(self) -> None:
         if self._redis is not None:
             await self._redis.aclose()
+            await self._pool.disconnect()
             self._redis = None
 
     async def check(self) -> None:
