@@ -110,9 +110,9 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: floa
         time.sleep(interval)
 
 
-async def await_for(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
+async def await_for(predicate: Callable[[], Any], within: float = 15.0) -> Any:
     """As wait_for, for predicates that touch the database (run off the event loop)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         value = await asyncio.to_thread(predicate)
         if value or time.monotonic() > deadline:

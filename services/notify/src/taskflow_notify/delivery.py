@@ -97,7 +97,7 @@ def delivery_send_email(
 ) -> Attempt:
     with transaction.atomic():
         delivery = (
-            Delivery.objects.select_for_update()
+            Delivery.objects.select_for_update(of=("self",))
             .select_related("notification")
             .filter(id=delivery_id)
             .first()
@@ -141,7 +141,7 @@ def delivery_send_webhook(
 ) -> Attempt:
     with transaction.atomic():
         delivery = (
-            Delivery.objects.select_for_update()
+            Delivery.objects.select_for_update(of=("self",))
             .select_related("notification", "webhook")
             .filter(id=delivery_id)
             .first()

@@ -22,20 +22,23 @@ import pytest
 from taskflow_common.testing import require_component
 from taskflow_common.testing.stack import DATABASE_URL
 
-HELPERS = Path(__file__).resolve().parent.parent / "helpers.py"
+TESTS = Path(__file__).resolve().parent.parent
 
 
-def _load_helpers() -> Any:
+def _load(name: str) -> Any:
+    """tests/<name>.py as a module (importlib mode puts no test directory on sys.path)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("notify_test_helpers", HELPERS)
-    assert spec is not None and spec.loader is not None
+    spec = importlib.util.spec_from_file_location(f"notify_test_{name}", TESTS / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-helpers = _load_helpers()
+helpers = _load("helpers")
+mailpit = _load("mailpit")
 
 
 def free_port() -> int:
@@ -131,7 +134,7 @@ def notify_server(notify_django: Any) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def notify_worker(notify_django: Any) -> Iterator[None]:
     """A real Celery worker (RabbitMQ broker) in a thread, consuming this session's queue."""
     from celery import current_app
@@ -149,3 +152,11 @@ def notify_worker(notify_django: Any) -> Iterator[None]:
 def nh() -> Any:
     """notify's test helpers module (tests/helpers.py)."""
     return helpers
+
+
+@pytest.fixture(scope="session")
+def notify_mailpit() -> Any:
+    """Reads the real Mailpit's API (tests/mailpit.py)."""
+    require_component("mailpit")
+    require_component("mailpit-smtp")
+    return mailpit

@@ -35,19 +35,23 @@ def test_listing_is_scoped_paginated_and_filterable(api: Any, nh: Any) -> None:
 
     with api(alice) as client:
         first = client.get("/api/v1/notifications", params={"limit": 3}).json()
-        assert len(first["data"]) == 3 and first["next_cursor"]
+        assert len(first["data"]) == 3
+        assert first["next_cursor"]
         second = client.get(
             "/api/v1/notifications", params={"limit": 3, "cursor": first["next_cursor"]}
         ).json()
-        assert len(second["data"]) == 2 and second["next_cursor"] is None
+        assert len(second["data"]) == 2
+        assert second["next_cursor"] is None
         ids = [n["id"] for n in first["data"] + second["data"]]
         assert len(set(ids)) == 5
         assert all(n["kind"] == "task_assigned" for n in first["data"])
 
         read = client.post(f"/api/v1/notifications/{ids[0]}/read")
-        assert read.status_code == 200 and read.json()["read_at"]
+        assert read.status_code == 200
+        assert read.json()["read_at"]
         unread = client.get("/api/v1/notifications", params={"unread": "true"}).json()
-        assert ids[0] not in [n["id"] for n in unread["data"]] and len(unread["data"]) == 4
+        assert ids[0] not in [n["id"] for n in unread["data"]]
+        assert len(unread["data"]) == 4
         assert client.post("/api/v1/notifications/read-all").json() == {"updated": 4}
 
     with api(bob) as client:
