@@ -99,6 +99,12 @@ def test_register_login_and_call_tasks_through_the_development_identity(embedded
         assert me["username"] == "embedded-ada"
         assert "user" in me["roles"]
         assert client.get("/api/v1/tasks", headers=bearer).status_code == 200
+        created_task = client.post("/api/v1/tasks", headers=bearer, json={"title": "Embedded"})
+        assert created_task.status_code == 201, created_task.text
+        task_id = created_task.json()["id"]
+        fetched = client.get(f"/api/v1/tasks/{task_id}", headers=bearer)
+        assert fetched.status_code == 200
+        assert fetched.json()["title"] == "Embedded"
         assert client.get("/api/v1/tasks").status_code == 401
 
         refreshed = client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})

@@ -41,7 +41,8 @@ class ServiceApps:
 
 
 def _sqlite_url(data_dir: Path, name: str) -> str:
-    return f"sqlite+aiosqlite:///{(data_dir / f'{name}.sqlite3').resolve()}"
+    # Plain sqlite:/// as in TASKFLOW_DATABASE_URL; each service picks its async driver.
+    return f"sqlite:///{(data_dir / f'{name}.sqlite3').resolve()}"
 
 
 def _factory(module: str, attribute: str) -> Callable[..., Any] | None:
@@ -64,6 +65,8 @@ def _fastapi_service(name: str, shared: SharedParts, prefixes: list[str]) -> tup
     settings = settings_class(
         env="development",
         mode="embedded",
+        # tasks: run the outbox relay and reminder scheduler inside this process.
+        background_workers=True,
         database_url=_sqlite_url(shared.data_dir, name),
         oidc_issuer=shared.issuer,
         oidc_audience=shared.audience,

@@ -33,6 +33,10 @@ def test_register_login_me_tasks_refresh_logout_refresh_refused(gateway: str) ->
         tasks = client.get("/api/v1/tasks", headers=bearer)
         assert tasks.status_code == 200, tasks.text
         assert tasks.headers["x-request-id"]
+        task = client.post("/api/v1/tasks", headers=bearer, json={"title": "Through the gateway"})
+        assert task.status_code == 201, task.text
+        fetched = client.get(f"/api/v1/tasks/{task.json()['id']}", headers=bearer)
+        assert fetched.status_code == 200
         assert client.get("/api/v1/tasks").status_code == 401
 
         refreshed = client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})

@@ -46,7 +46,7 @@ class RedisRateLimiter:
     async def start(self) -> None:
         # A bounded pool that makes callers wait for a connection (instead of failing) when
         # more requests are in flight than connections.
-        pool = aioredis.BlockingConnectionPool.from_url(
+        pool: Any = aioredis.BlockingConnectionPool.from_url(
             self._url,
             max_connections=self._max_connections,
             timeout=2,
