@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +55,10 @@ def mint_token(tasks_signing_key: rsa.RSAPrivateKey) -> Callable[..., str]:
     return mint
 
 
-def sqlite_settings(path: Path, **overrides: Any) -> Settings:
+def test_settings(database_url: str, **overrides: Any) -> Settings:
     return Settings(
         env="test",
-        database_url=f"sqlite:///{path}",
+        database_url=database_url,
         oidc_issuer=TEST_ISSUER,
         oidc_audience=TEST_AUDIENCE,
         otel_sdk_disabled=True,
@@ -97,11 +98,12 @@ class ApiUser:
         return created
 
 
-@pytest.fixture
-async def tasks_client(
-    tmp_path: Path, tasks_jwks: dict[str, Any]
+@asynccontextmanager
+async def serve_in_process(
+    settings: Settings, jwks: dict[str, Any]
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(sqlite_settings(tmp_path / "tasks.sqlite"), jwks=lambda: tasks_jwks)
+    """The app with its lifespan running, behind an in-process httpx transport."""
+    app = create_app(settings, jwks=lambda: jwks)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://tasks.test") as client:
@@ -109,11 +111,37 @@ async def tasks_client(
 
 
 @pytest.fixture
-def make_user(
-    tasks_client: httpx.AsyncClient, mint_token: Callable[..., str]
-) -> Callable[[], ApiUser]:
-    def make() -> ApiUser:
+def tasks_settings_for() -> Callable[..., Settings]:
+    return test_settings
+
+
+@pytest.fixture
+def serve_tasks_app() -> Callable[..., Any]:
+    return serve_in_process
+
+
+@pytest.fixture
+async def tasks_client(
+    tmp_path: Path, tasks_jwks: dict[str, Any]
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = test_settings(f"sqlite:///{tmp_path / 'tasks.sqlite'}")
+    async with serve_in_process(settings, tasks_jwks) as client:
+        yield client
+
+
+@pytest.fixture
+def users_for(mint_token: Callable[..., str]) -> Callable[[httpx.AsyncClient], ApiUser]:
+    """A new user (random subject, valid token) speaking through the given client."""
+
+    def make(client: httpx.AsyncClient) -> ApiUser:
         sub = str(uuid.uuid4())
-        return ApiUser(tasks_client, sub, mint_token(sub))
+        return ApiUser(client, sub, mint_token(sub))
 
     return make
+
+
+@pytest.fixture
+def make_user(
+    tasks_client: httpx.AsyncClient, users_for: Callable[[httpx.AsyncClient], ApiUser]
+) -> Callable[[], ApiUser]:
+    return lambda: users_for(tasks_client)

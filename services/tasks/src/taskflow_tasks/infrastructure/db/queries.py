@@ -19,7 +19,9 @@ from sqlalchemy import (
     select,
     true,
     tuple_,
+    type_coerce,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from taskflow_tasks.application.queries import (
@@ -143,7 +145,7 @@ class SqlTaskQueries:
 
     def _has_label(self, key: str) -> ColumnElement[bool]:
         if self._postgres:
-            contains: ColumnElement[bool] = T.c.label_keys.contains([key])
+            contains: ColumnElement[bool] = type_coerce(T.c.label_keys, JSONB).contains([key])
             return contains
         element = func.json_each(T.c.label_keys).table_valued("value")
         return exists(select(1).select_from(element).where(element.c.value == key))

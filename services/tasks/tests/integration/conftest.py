@@ -1,0 +1,95 @@
+"""Postgres for integration tests: one throwaway database per test session, owned by the
+`taskflow` role and dropped at the end, so parallel runs never collide."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from taskflow_common.testing import require_component
+from taskflow_common.testing.stack import DATABASE_URL
+from taskflow_tasks.bootstrap import Database
+from taskflow_tasks.infrastructure.db import migrate
+from taskflow_tasks.infrastructure.db.engine import create_engine
+from taskflow_tasks.infrastructure.outbox import OutboxWaker
+
+
+def database_url(name: str) -> str:
+    return make_url(DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(DATABASE_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def create_database() -> str:
+    name = f"taskflow_tasks_test_{secrets.token_hex(4)}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}" OWNER taskflow'))
+    return name
+
+
+def drop_database(name: str) -> None:
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def tasks_pg_url() -> Iterator[str]:
+    require_component("postgres")
+    name = create_database()
+    url = database_url(name)
+
+    async def migrate_up() -> None:
+        engine = create_engine(url)
+        try:
+            await migrate.upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(migrate_up())
+    try:
+        yield url
+    finally:
+        drop_database(name)
+
+
+@pytest.fixture
+async def tasks_pg_engine(tasks_pg_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(tasks_pg_url, pool_size=5)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def tasks_pg_db(tasks_pg_engine: AsyncEngine) -> Database:
+    return Database(tasks_pg_engine, None, OutboxWaker())
+
+
+@pytest.fixture
+async def tasks_pg_client(
+    tasks_pg_url: str,
+    tasks_jwks: dict[str, Any],
+    tasks_settings_for: Callable[..., Any],
+    serve_tasks_app: Callable[..., Any],
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = tasks_settings_for(tasks_pg_url, auto_migrate=False)
+    async with serve_tasks_app(settings, tasks_jwks) as client:
+        yield client
+
+
+@pytest.fixture
+def pg_user(tasks_pg_client: httpx.AsyncClient, users_for: Callable[..., Any]) -> Callable[[], Any]:
+    return lambda: users_for(tasks_pg_client)
