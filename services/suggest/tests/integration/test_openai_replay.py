@@ -68,6 +68,7 @@ def _deps(model) -> SuggestDeps:
         ("replay-429", "heuristic", 1),
         ("replay-500", "heuristic", 1),
         ("replay-json-object-only", "llm", 2),
+        ("replay-json-object-only-422", "llm", 2),
     ],
 )
 async def test_each_recorded_case_ends_in_a_valid_answer_within_the_timeout(

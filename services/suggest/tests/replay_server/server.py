@@ -3,7 +3,8 @@
 The request's `model` names the scenario (`fixtures/<model>.json`): a list of recorded
 responses served in order, cyclically, each with an HTTP status, a body and an
 optional delay (a hanging model). A scenario may refuse `response_format` json_schema with a
-400, as servers without structured output do. Every request is recorded for assertions.
+400 (or `refuse_status`), as servers without json_schema support do. Every request is
+recorded for assertions.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def build_app(state: ReplayState) -> Starlette:
                         "param": "response_format",
                     }
                 },
-                status_code=400,
+                status_code=int(scenario.get("refuse_status", 400)),
             )
         served = [c for c in state.calls[name] if _counts(c, refused)]
         responses = scenario["responses"]

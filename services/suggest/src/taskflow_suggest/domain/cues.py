@@ -25,6 +25,11 @@ CRITICAL_CUES: dict[str, float] = {
     "p0": 5.0,
     "data loss": 5.0,
     "breach": 5.0,
+    "compromised": 5.0,
+    "leaked": 4.0,
+    "leak": 3.0,
+    "exploit": 4.0,
+    "cve": 3.0,
     "vulnerability": 4.0,
     "security": 3.0,
     "production": 3.0,
@@ -39,6 +44,11 @@ CRITICAL_CUES: dict[str, float] = {
     "crashing": 3.0,
     "not working": 3.0,
     "failing": 2.0,
+    "cannot": 1.5,
+    "can't": 1.5,
+    "blocked": 2.0,
+    "users": 1.0,
+    "sick": 2.5,
 }
 # Explicit time pressure.
 PRESSURE_CUES: dict[str, float] = {

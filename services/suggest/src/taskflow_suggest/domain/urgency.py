@@ -47,7 +47,7 @@ BLOCKED_POINTS = -1.5
 THRESHOLDS: tuple[tuple[float, Priority], ...] = (
     (14.0, "urgent"),
     (9.0, "high"),
-    (5.0, "medium"),
+    (4.5, "medium"),
     (1.0, "low"),
 )
 INSTRUCTION_NOTE = (

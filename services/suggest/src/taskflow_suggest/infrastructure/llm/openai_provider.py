@@ -109,8 +109,8 @@ class OpenAICompatibleModel:
         ) as span:
             try:
                 response = await self._create(messages)
-            except openai.BadRequestError as exc:
-                if not (self._may_step_down and self._mode == "json_schema"):
+            except openai.APIStatusError as exc:
+                if not self._refused_json_schema(exc):
                     raise _failure(exc, span) from exc
                 log.info("server refused json_schema; using json_object from now on")
                 self._mode = "json_object"
@@ -136,9 +136,20 @@ class OpenAICompatibleModel:
             response_format=cast(Any, self._response_format()),
         )
 
+    def _refused_json_schema(self, exc: openai.APIStatusError) -> bool:
+        """A server without json_schema answers 400 (vLLM, Ollama), 422 (llama-cpp-python's
+        request validation) or even 500 naming response_format (some llama.cpp forks)."""
+        if not (self._may_step_down and self._mode == "json_schema"):
+            return False
+        if exc.status_code in (400, 422):
+            return True
+        return exc.status_code == 500 and "response_format" in str(exc)
+
     def _response_format(self) -> dict[str, Any]:
         if self._mode == "json_object":
-            return {"type": "json_object"}
+            # "schema" is the json_object extension of llama-cpp-python (and Anyscale): it
+            # constrains decoding to the schema; servers that do not know it ignore it.
+            return {"type": "json_object", "schema": ANSWER_JSON_SCHEMA}
         return {
             "type": "json_schema",
             "json_schema": {
