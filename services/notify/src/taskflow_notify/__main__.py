@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 
@@ -74,6 +75,9 @@ def _worker(extra: list[str]) -> None:
         start_http_server(container.settings.metrics_port, addr="127.0.0.1")
     import taskflow_notify.tasks  # noqa: F401  (registers the tasks)
 
+    # A node name of its own: two workers on one host must not share a remote-control queue.
+    named = any(a.startswith(("-n", "--hostname")) for a in extra)
+    node = [] if named else [f"--hostname=notify-{os.getpid()}@%h"]
     current_app.worker_main(
         [
             "worker",
@@ -81,6 +85,7 @@ def _worker(extra: list[str]) -> None:
             "--without-gossip",
             "--without-mingle",
             "--concurrency=2",
+            *node,
             *extra,
         ]
     )

@@ -143,7 +143,12 @@ def notify_worker(notify_django: Any) -> Iterator[None]:
     import taskflow_notify.tasks  # noqa: F401  (registers the tasks)
 
     with start_worker(
-        current_app, pool="solo", perform_ping_check=False, shutdown_timeout=15, loglevel="WARNING"
+        current_app,
+        pool="solo",
+        perform_ping_check=False,
+        shutdown_timeout=15,
+        loglevel="WARNING",
+        hostname=f"notify-test-{secrets.token_hex(3)}@localhost",
     ):
         yield
 
