@@ -10,8 +10,6 @@ at-least-once edge, made as small as it can be without the server's help.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import smtplib
@@ -36,6 +34,7 @@ from taskflow_notify.ports import (
     WebhookRefusedError,
     WebhookSender,
 )
+from taskflow_notify.signing import webhook_sign
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +117,6 @@ def delivery_send_email(
         except (smtplib.SMTPException, OSError) as exc:
             return _retry_or_fail(delivery, "email", f"smtp: {exc!r}", max_attempts)
         return _finish(delivery, "email", Outcome.SENT)
-
-
-def webhook_sign(secret: str, timestamp: str, body: bytes) -> str:
-    """`sha256=<hex>` of HMAC-SHA256(secret, "<timestamp>.<body>")."""
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
 
 
 def webhook_body(delivery: Delivery) -> bytes:

@@ -1,0 +1,135 @@
+"""The admin service as a real process: its own schema, ops endpoints, role-guarded API.
+
+It runs as a subprocess (one Django settings module per process), on a database created for
+this test session and dropped after it, verifying real Keycloak tokens.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from taskflow_common.testing import KeycloakRealm, require_component
+from taskflow_common.testing.stack import DATABASE_URL
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def admin_database() -> Iterator[str]:
+    require_component("postgres")
+    name = f"admin_test_{secrets.token_hex(4)}"
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield DATABASE_URL.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def admin_url(admin_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    require_component("keycloak")
+    port = _free_port()
+    log = Path(tmp_path_factory.mktemp("admin")) / "admin.log"
+    env = {
+        **os.environ,
+        "TASKFLOW_DATABASE_URL": admin_database,
+        "TASKFLOW_PORT": str(port),
+        "TASKFLOW_ENV": "test",
+        "OTEL_SDK_DISABLED": "true",
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "taskflow_admin", "serve"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the admin service did not start:\n" + log.read_text()[-3000:])
+        time.sleep(0.3)
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_ops_endpoints_and_problem_errors(admin_url: str) -> None:
+    assert httpx.get(f"{admin_url}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{admin_url}/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok"}
+    assert "taskflow_http_requests_total" in httpx.get(f"{admin_url}/metrics").text
+    missing = httpx.get(f"{admin_url}/no-such-page")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+
+
+def test_its_tables_live_in_the_admin_schema(admin_url: str, admin_database: str) -> None:
+    with psycopg.connect(admin_database) as conn:
+        tables = {
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'admin'"
+            )
+        }
+        public = {
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            )
+        }
+    assert {"taskflow_admin_auditentry", "auth_user", "django_migrations"} <= tables
+    assert public == set()
+
+
+def test_the_admin_api_needs_the_admin_realm_role(admin_url: str) -> None:
+    realm = KeycloakRealm()
+    admin = realm.create_user("admin", roles=("user", "admin"))
+    user = realm.create_user("plain")
+    api = f"{admin_url}/api/v1/admin/"
+
+    assert httpx.get(api).status_code == 401
+    forged = httpx.get(api, headers={"Authorization": "Bearer not.a.token"})
+    assert forged.status_code == 401
+    refused = httpx.get(api, headers={"Authorization": f"Bearer {realm.access_token(user)}"})
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == "application/problem+json"
+    allowed = httpx.get(api, headers={"Authorization": f"Bearer {realm.access_token(admin)}"})
+    assert allowed.status_code == 200
+    assert allowed.json()["caller"]["id"] == admin.id
+    assert "admin" in allowed.json()["caller"]["roles"]
+
+
+def test_django_admin_is_served_with_its_login_page(admin_url: str) -> None:
+    redirect = httpx.get(f"{admin_url}/admin/")
+    assert redirect.status_code == 302
+    assert redirect.headers["location"].startswith("/admin/login/")
+    login = httpx.get(f"{admin_url}/admin/login/")
+    assert login.status_code == 200
+    assert "csrfmiddlewaretoken" in login.text
+    assert httpx.get(f"{admin_url}/static/admin/css/base.css").status_code == 200
