@@ -17,6 +17,7 @@ from taskflow_common.events.contracts.tasks import (
     TaskDeletedV1,
     TaskDueSoonV1,
     TaskOverdueV1,
+    TaskRestoredV1,
     TaskSnapshotV1,
     TaskUpdatedV1,
 )
@@ -52,6 +53,7 @@ _CHANGES: dict[type[EventData], str] = {
     TaskCreatedV1: "created",
     TaskUpdatedV1: "updated",
     TaskDeletedV1: "deleted",
+    TaskRestoredV1: "created",  # back from the trash: it appears again for its audience
 }
 
 
@@ -89,7 +91,9 @@ def plan_event(data: EventData, *, actor: str, project_audience: Set[str]) -> Ev
 def _notifications(
     data: EventData, actor: str, project_audience: Set[str]
 ) -> list[PlannedNotification]:
-    if isinstance(data, TaskAssignedV1):
+    if isinstance(data, (TaskAssignedV1, TaskCreatedV1)):
+        # The tasks service emits `assigned` when an assignee changes, but a task created
+        # with an assignee only emits `created`: both are news to the assignee.
         task = data.task
         if not task.assignee_id or task.assignee_id == actor:
             return []

@@ -46,7 +46,11 @@ def test_a_created_task_is_seen_live_by_owner_assignee_and_project_people() -> N
     assert plan.task_change.change == "created"
     assert plan.task_change.audience == {OWNER, ASSIGNEE, MEMBER}
     assert STRANGER not in plan.task_change.audience
-    assert plan.notifications == []
+    # Created already assigned: the assignee hears about it (the tasks service sends no
+    # separate `assigned` event on creation).
+    assert [(n.user_id, n.kind) for n in plan.notifications] == [(ASSIGNEE, Kind.TASK_ASSIGNED)]
+    unassigned = plan_event(TaskCreatedV1(task=_task()), actor=OWNER, project_audience=set())
+    assert unassigned.notifications == []
 
 
 def test_a_deleted_private_task_is_seen_by_its_owner_only() -> None:
