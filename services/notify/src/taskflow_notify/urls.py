@@ -6,6 +6,7 @@ from django.urls import URLPattern, path
 
 from taskflow_common.djangoweb.ops import ops_urlpatterns
 from taskflow_notify import apis
+from taskflow_notify.openapi import openapi_view
 
 api_urlpatterns: list[URLPattern] = [
     path("api/v1/notifications", apis.NotificationListApi.as_view()),
@@ -17,7 +18,11 @@ api_urlpatterns: list[URLPattern] = [
     path("api/v1/webhooks/<str:webhook_id>/deliveries", apis.WebhookDeliveriesApi.as_view()),
 ]
 
-urlpatterns = [*ops_urlpatterns(), *api_urlpatterns]
+urlpatterns = [
+    *ops_urlpatterns(),
+    path("openapi.json", openapi_view),
+    *api_urlpatterns,
+]
 
 handler400 = "taskflow_common.djangoweb.errors.handler400"
 handler403 = "taskflow_common.djangoweb.errors.handler403"
