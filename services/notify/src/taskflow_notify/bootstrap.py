@@ -25,7 +25,14 @@ DEFAULT_SETTINGS_MODULE = "taskflow_notify.settings.base"
 
 
 def setup_django(settings_module: str = DEFAULT_SETTINGS_MODULE) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
+    """Set Django up with this service's settings (one settings module per process).
+
+    A DJANGO_SETTINGS_MODULE inherited from a parent process is honoured only if it is one of
+    this service's own modules (e.g. its test settings); anything else would boot the wrong app.
+    """
+    inherited = os.environ.get("DJANGO_SETTINGS_MODULE", "")
+    if not inherited.startswith("taskflow_notify.settings."):
+        os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     import django
 
     django.setup(set_prefix=False)

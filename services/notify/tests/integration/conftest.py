@@ -56,15 +56,24 @@ def notify_test_issuer() -> Any:
 # models; the database itself is created by the session fixture, before any connection.
 SESSION_DATABASE = f"notify_test_{secrets.token_hex(4)}"
 SESSION_QUEUE = f"taskflow.notify.deliveries.test-{secrets.token_hex(4)}"
-os.environ["TASKFLOW_DATABASE_URL"] = DATABASE_URL.rsplit("/", 1)[0] + f"/{SESSION_DATABASE}"
-os.environ["TASKFLOW_CELERY_QUEUE"] = SESSION_QUEUE
-os.environ["TASKFLOW_LOG_JSON"] = "false"
-os.environ["TASKFLOW_LOG_LEVEL"] = "WARNING"
-os.environ["OTEL_SDK_DISABLED"] = "true"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskflow_notify.settings.test")
-if os.environ["DJANGO_SETTINGS_MODULE"] != "taskflow_notify.settings.test":
-    raise RuntimeError("notify's tests need their own pytest process (one Django per process)")
-django.setup(set_prefix=False)
+SESSION_DATABASE_URL = DATABASE_URL.rsplit("/", 1)[0] + f"/{SESSION_DATABASE}"
+SESSION_ENV = {
+    "TASKFLOW_DATABASE_URL": SESSION_DATABASE_URL,
+    "TASKFLOW_CELERY_QUEUE": SESSION_QUEUE,
+    "TASKFLOW_LOG_JSON": "false",
+    "TASKFLOW_LOG_LEVEL": "WARNING",
+    "OTEL_SDK_DISABLED": "true",
+    "DJANGO_SETTINGS_MODULE": "taskflow_notify.settings.test",
+}
+# Settings are read once, at setup; the process environment is restored right after, so
+# nothing this session sets leaks into processes it starts (e.g. `scripts/suite up`).
+_saved_environ = dict(os.environ)
+os.environ.update(SESSION_ENV)
+try:
+    django.setup(set_prefix=False)
+finally:
+    os.environ.clear()
+    os.environ.update(_saved_environ)
 
 
 @pytest.fixture(scope="session")
@@ -73,12 +82,18 @@ def notify_database_url() -> Iterator[str]:
     require_component("postgres")
     with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{SESSION_DATABASE}"')
-    yield os.environ["TASKFLOW_DATABASE_URL"]
+    yield SESSION_DATABASE_URL
     from django.db import connections
 
     connections.close_all()
     with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{SESSION_DATABASE}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def notify_session_env() -> dict[str, str]:
+    """The environment a subprocess needs to run against this session's database and queue."""
+    return dict(SESSION_ENV)
 
 
 @pytest.fixture(scope="session")

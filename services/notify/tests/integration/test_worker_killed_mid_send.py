@@ -98,9 +98,12 @@ def holding_relay(notify_mailpit: Any) -> Iterator[HoldingSmtpRelay]:
     relay.close()
 
 
-def _start_worker(queue: str, smtp_port: int, log: Path) -> subprocess.Popen[bytes]:
+def _start_worker(
+    session_env: dict[str, str], queue: str, smtp_port: int, log: Path
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
+        **session_env,
         "TASKFLOW_CELERY_QUEUE": queue,
         "TASKFLOW_SMTP_PORT": str(smtp_port),
         "TASKFLOW_SMTP_TIMEOUT_SECONDS": "60",
@@ -123,6 +126,7 @@ def _stop(worker: subprocess.Popen[bytes], sig: int) -> None:
 
 def test_email_arrives_exactly_once_when_the_worker_is_killed_mid_send(
     notify_django: Any,
+    notify_session_env: dict[str, str],
     notify_mailpit: Any,
     holding_relay: HoldingSmtpRelay,
     nh: Any,
@@ -139,7 +143,7 @@ def test_email_arrives_exactly_once_when_the_worker_is_killed_mid_send(
         ),
     )
     log = tmp_path / "worker.log"
-    first = _start_worker(queue, holding_relay.port, log)
+    first = _start_worker(notify_session_env, queue, holding_relay.port, log)
     second = None
     try:
         assert holding_relay.held.wait(60), (
@@ -150,7 +154,7 @@ def test_email_arrives_exactly_once_when_the_worker_is_killed_mid_send(
         assert row.status == "pending"  # the killed attempt's transaction rolled back
         assert notify_mailpit.messages_to(user.email) == []
 
-        second = _start_worker(queue, holding_relay.port, log)
+        second = _start_worker(notify_session_env, queue, holding_relay.port, log)
         found = nh.wait_for(lambda: notify_mailpit.messages_to(user.email), 60)
         assert found, "the redelivered task did not send:\n" + log.read_text()[-3000:]
         assert nh.wait_for(lambda: Delivery.objects.get(pk=row.pk).status == "sent", 15)
