@@ -69,8 +69,8 @@ def build_identity(settings: GatewaySettings) -> IdentityProvider:
     return KeycloakIdentityProvider(
         base_url=settings.keycloak_url,
         realm=settings.keycloak_realm,
-        client_id=settings.keycloak_client_id,
-        client_secret=settings.keycloak_client_secret.get_secret_value(),
+        client_id=settings.keycloak_gateway_client_id,
+        client_secret=settings.keycloak_gateway_secret.get_secret_value(),
     )
 
 

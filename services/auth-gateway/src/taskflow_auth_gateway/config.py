@@ -39,8 +39,9 @@ class GatewaySettings(BaseServiceSettings):
     identity_provider: Literal["keycloak", "development"] = "keycloak"
     keycloak_url: str = "http://127.0.0.1:8180"
     keycloak_realm: str = "taskflow"
-    keycloak_client_id: str = "taskflow-gateway"
-    keycloak_client_secret: SecretStr = SecretStr("taskflow-gateway-dev-secret")
+    # Same names as `scripts/stack env` prints (TASKFLOW_KEYCLOAK_GATEWAY_*).
+    keycloak_gateway_client_id: str = "taskflow-gateway"
+    keycloak_gateway_secret: SecretStr = SecretStr("taskflow-gateway-dev-secret")
     data_dir: Path = Path(".data")
 
     # Upstreams (distributed mode).

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 from yarl import URL
@@ -27,10 +26,19 @@ from taskflow_auth_gateway.application.ports import (
     UpstreamUnavailableError,
 )
 from taskflow_auth_gateway.domain.headers import response_headers
+from taskflow_auth_gateway.infrastructure.upstream.h1 import (
+    ConnectFailedError,
+    ConnectionDroppedError,
+    H1Pool,
+    ResponseTimeoutError,
+)
 
 log = logging.getLogger(__name__)
 
 _SMALL_BODY = 64 * 1024
+# Framing is the client connection's business; the upstream request is framed anew. `expect`
+# too: the body is sent right away, never after a 100 Continue.
+_FRAMING = frozenset({b"content-length", b"transfer-encoding", b"expect"})
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Set by the websocket client itself; forwarding the client's copies would break the handshake.
 _WS_OWN_HEADERS = frozenset(
@@ -66,6 +74,7 @@ class HttpUpstream:
         self._read_timeout = read_timeout
         self._pool_size = pool_size
         self._session: aiohttp.ClientSession | None = None
+        self._pool: H1Pool | None = None
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(
@@ -84,8 +93,19 @@ class HttpUpstream:
             skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
             raise_for_status=False,
         )
+        parsed = URL(self.base_url)
+        self._pool = H1Pool(
+            parsed.host or "127.0.0.1",
+            parsed.port or 80,
+            host_header=parsed.raw_authority.encode(),
+            max_idle=self._pool_size,
+            connect_timeout=self._connect_timeout,
+        )
 
     async def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -93,68 +113,55 @@ class HttpUpstream:
     # --- HTTP ---------------------------------------------------------------------------------
 
     async def forward_http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        session = self._require_session()
+        pool = self._require_pool()
         method: str = scope["method"]
-        url = self._url(self.base_url, scope)
-        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in scope["headers"]]
-        length = _content_length(scope["headers"])
+        length: int | None = None
+        headers = []
+        for name, value in scope["headers"]:
+            if name in _FRAMING:
+                if name == b"content-length":
+                    length = int(value)
+                continue
+            headers.append((name, value))
         chunked = bool(scope.get("taskflow.chunked"))
-        data: Any = None
-        if length is not None and 0 < length <= _SMALL_BODY:
-            data = await _read_all(receive)
-        elif (length or 0) > 0 or chunked:
-            data = _body_stream(receive)
-
-        response = await self._open(session, method, url, headers, data)
+        body: bytes | AsyncIterator[bytes] | None = None
+        if length is not None and length <= _SMALL_BODY:
+            body = await _read_all(receive)
+        elif length is not None or chunked:
+            body = _body_stream(receive)
+        try:
+            exchange = await pool.request(
+                method,
+                _target(scope),
+                headers,
+                body,
+                body_length=length,
+                head_timeout=self._read_timeout,
+                retry_idempotent=method in _IDEMPOTENT,
+            )
+        except ConnectFailedError as exc:
+            raise UpstreamUnavailableError(f"{self.name}: {exc}") from exc
+        except ResponseTimeoutError as exc:
+            raise UpstreamTimeoutError(f"{self.name}: no answer in time") from exc
+        except ConnectionDroppedError as exc:
+            raise UpstreamProtocolError(f"{self.name}: {exc}") from exc
         try:
             await send(
                 {
                     "type": "http.response.start",
-                    "status": response.status,
-                    "headers": response_headers((n.lower(), v) for n, v in response.raw_headers),
+                    "status": exchange.status,
+                    "headers": response_headers(exchange.headers),
                 }
             )
-            known = response.content_length
-            if method == "HEAD":
-                await send({"type": "http.response.body", "body": b""})
-            elif known is not None and known <= _SMALL_BODY:
-                await send({"type": "http.response.body", "body": await response.read()})
+            ready = exchange.ready_body()
+            if ready is not None:
+                await send({"type": "http.response.body", "body": ready})
             else:
-                async for chunk in response.content.iter_any():
+                async for chunk in exchange.body():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b""})
         finally:
-            response.release()
-
-    async def _open(
-        self,
-        session: aiohttp.ClientSession,
-        method: str,
-        url: URL,
-        headers: list[tuple[str, str]],
-        data: Any,
-    ) -> aiohttp.ClientResponse:
-        # A pooled keep-alive connection may have been closed by the upstream just now; an
-        # idempotent request without a streamed body is safe to send once more.
-        attempts = 2 if method in _IDEMPOTENT and not isinstance(data, AsyncIterator) else 1
-        for attempt in range(1, attempts + 1):
-            try:
-                return await session.request(
-                    method, url, headers=headers, data=data, allow_redirects=False
-                )
-            except aiohttp.ConnectionTimeoutError as exc:
-                raise UpstreamUnavailableError(f"{self.name}: connect timed out") from exc
-            except aiohttp.ClientConnectorError as exc:
-                raise UpstreamUnavailableError(f"{self.name}: {exc.os_error}") from exc
-            except (aiohttp.ServerTimeoutError, TimeoutError) as exc:
-                raise UpstreamTimeoutError(f"{self.name}: no answer in time") from exc
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-                if attempt < attempts:
-                    continue
-                raise UpstreamProtocolError(f"{self.name}: {exc!r}") from exc
-            except aiohttp.ClientError as exc:
-                raise UpstreamProtocolError(f"{self.name}: {exc!r}") from exc
-        raise AssertionError("unreachable")
+            exchange.release()
 
     # --- WebSocket ----------------------------------------------------------------------------
 
@@ -205,6 +212,11 @@ class HttpUpstream:
         except aiohttp.ClientError as exc:
             raise UpstreamProtocolError(f"{self.name}: {exc!r}") from exc
 
+    def _require_pool(self) -> H1Pool:
+        if self._pool is None:
+            raise UpstreamUnavailableError(f"{self.name}: upstream client not started")
+        return self._pool
+
     def _require_session(self) -> aiohttp.ClientSession:
         if self._session is None:
             raise UpstreamUnavailableError(f"{self.name}: upstream client not started")
@@ -218,6 +230,12 @@ class HttpUpstream:
         if query:
             target += "?" + query.decode("latin-1")
         return URL(target, encoded=True)
+
+
+def _target(scope: Scope) -> bytes:
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+    query: bytes = scope.get("query_string", b"")
+    return raw_path + b"?" + query if query else raw_path
 
 
 async def _read_all(receive: Receive) -> bytes:

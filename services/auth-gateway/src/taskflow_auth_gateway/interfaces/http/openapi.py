@@ -58,6 +58,7 @@ class OpenApiAggregator:
         self.version = version
         self.specs: dict[str, dict[str, Any]] = {}
         self.missing: dict[str, str] = dict.fromkeys(upstreams, "not fetched yet")
+        self._unreachable: set[str] = set(upstreams)
         self._task: asyncio.Task[None] | None = None
         self._document: dict[str, Any] | None = None
 
@@ -72,8 +73,9 @@ class OpenApiAggregator:
     async def _keep_fresh(self) -> None:
         while True:
             await self.refresh()
-            # Retry soon while something is missing; otherwise at the configured pace.
-            delay = 5.0 if self.missing else self.refresh_seconds
+            # Retry soon while an upstream is unreachable (it may be starting); one that answers
+            # without a document is asked again only at the normal pace.
+            delay = 5.0 if self._unreachable else self.refresh_seconds
             if delay <= 0:
                 return
             await asyncio.sleep(delay)
@@ -82,6 +84,12 @@ class OpenApiAggregator:
         async def fetch(name: str, upstream: Upstream) -> None:
             try:
                 status, body = await upstream.get("/openapi.json")
+            except Exception as exc:
+                self.missing[name] = f"unreachable: {type(exc).__name__}: {exc}"[:200]
+                self._unreachable.add(name)
+                return
+            self._unreachable.discard(name)
+            try:
                 if status != 200:
                     raise ValueError(f"answered {status}")
                 spec = json.loads(body)

@@ -8,7 +8,7 @@ traceparent of the gateway's own span.
 from __future__ import annotations
 
 import logging
-import secrets
+import random
 import time
 from collections.abc import Mapping
 from urllib.parse import parse_qs
@@ -220,7 +220,7 @@ async def _answer(scope: Scope, send: Send, status: int, problem: Problem) -> No
 
 
 def _fresh_traceparent() -> str:
-    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00"
+    return f"00-{random.getrandbits(128):032x}-{random.getrandbits(64) or 1:016x}-00"
 
 
 def _unavailable(name: str) -> Problem:
