@@ -75,8 +75,27 @@ async def _delete_queues(consumer: str) -> None:
             await channel.queue_delete(name)
 
 
+def _wait_for_consumer(consumer: str, process: subprocess.Popen, log: Path) -> None:
+    """Until the broker shows a consumer on the process's queue (events before are not routed)."""
+    management = _stack_env().get(
+        "TASKFLOW_RABBITMQ_MANAGEMENT_URL", "http://guest:guest@127.0.0.1:15672/"
+    )
+    url = httpx.URL(management)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()[-3000:]
+        response = httpx.get(
+            f"{url.scheme}://{url.host}:{url.port}/api/queues/%2F/{queue_name(consumer)}",
+            auth=(url.username or "guest", url.password or "guest"),
+        )
+        if response.status_code == 200 and response.json().get("consumers", 0) > 0:
+            return
+        time.sleep(0.5)
+    pytest.fail("the extra suggest consumer did not start:\n" + log.read_text()[-3000:])
+
+
 def test_a_hanging_model_does_not_slow_task_creation_and_the_heuristic_answers(
-    suggest_replay_server,
+    suggest_replay_server, tmp_path
 ):
     gateway = require_suite()
     realm = KeycloakRealm()
@@ -99,17 +118,16 @@ def test_a_hanging_model_does_not_slow_task_creation_and_the_heuristic_answers(
             "TASKFLOW_LLM_CACHE_TTL_SECONDS": "0",
             "OTEL_SDK_DISABLED": "true",
         }
-        process = subprocess.Popen(
-            [sys.executable, "-m", "taskflow_suggest", "consume"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            time.sleep(3.0)  # the consumer declares and binds its queue
-            assert process.poll() is None, (
-                process.stderr.read().decode()[-2000:] if process.stderr else ""
+        log = tmp_path / "consumer.log"
+        with log.open("wb") as sink:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "taskflow_suggest", "consume"],
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
             )
+        try:
+            _wait_for_consumer(consumer, process, log)
             hanging, ids = _create_tasks(client, token, REQUESTS_PER_PHASE, f"hang-{tag}")
 
             ratio = statistics.median(hanging) / statistics.median(baseline)
@@ -130,7 +148,9 @@ def test_a_hanging_model_does_not_slow_task_creation_and_the_heuristic_answers(
                     break
                 time.sleep(0.5)
             else:
-                pytest.fail("the consumer never called the (hanging) model")
+                pytest.fail(
+                    "the consumer never called the (hanging) model:\n" + log.read_text()[-3000:]
+                )
 
             # ...and every new task still gets its suggestion, from the heuristic.
             headers = {"Authorization": f"Bearer {token}"}
