@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from taskflow_auth_gateway.domain.ratelimit import Quota
+from taskflow_auth_gateway.infrastructure.ratelimit import redis as redis_limiter
 from taskflow_auth_gateway.infrastructure.ratelimit.redis import RedisRateLimiter
 from taskflow_common.testing import require_component
 from taskflow_common.testing.stack import REDIS_URL
@@ -71,3 +72,19 @@ async def test_keys_are_independent(limiters):
     other = await limiters[1].hit("k:b", quota)
     assert [d.allowed for d in first] == [True, True, False]
     assert other.allowed
+
+
+async def test_an_unknown_script_is_loaded_and_a_dropped_connection_reopened(monkeypatch):
+    require_component("redis")
+    # A script text Redis has never seen (no SCRIPT FLUSH on the shared Redis).
+    monkeypatch.setattr(redis_limiter, "GCRA_LUA", redis_limiter.GCRA_LUA + f"-- {uuid.uuid4()}\n")
+    limiter = RedisRateLimiter(REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
+    await limiter.start()
+    try:
+        quota = Quota(rate=1, period_seconds=60, burst=5)
+        assert (await limiter.hit("k", quota)).remaining == 4  # NOSCRIPT → SCRIPT LOAD → retry
+        limiter._redis._protocol.transport.close()
+        await asyncio.sleep(0.05)
+        assert (await limiter.hit("k", quota)).remaining == 3
+    finally:
+        await limiter.close()

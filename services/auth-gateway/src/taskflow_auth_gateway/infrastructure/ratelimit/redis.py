@@ -2,15 +2,15 @@
 
 The script reads Redis's own clock (TIME), so replicas with skewed clocks agree, and stores
 only the key's TAT in microseconds with an expiry equal to how long the state matters.
+It is sent with EVALSHA over a small pipelined connection (see resp.py for why).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import redis.asyncio as aioredis
+import hashlib
 
 from taskflow_auth_gateway.domain.ratelimit import Decision, Quota
+from taskflow_auth_gateway.infrastructure.ratelimit.resp import PipelinedRedis, RedisReplyError
 
 # KEYS[1] = bucket key; ARGV = emission interval (µs), tolerance (µs).
 # Returns {allowed (0/1), remaining, reset_after (µs), retry_after (µs)}. Mirrors domain.gcra.
@@ -33,47 +33,38 @@ return {1, math.floor((tolerance - ahead) / interval), ahead, 0}
 
 
 class RedisRateLimiter:
-    def __init__(
-        self, url: str, prefix: str = "taskflow:gateway:rl:", max_connections: int = 64
-    ) -> None:
+    def __init__(self, url: str, prefix: str = "taskflow:gateway:rl:") -> None:
         self._url = url
-        self._max_connections = max_connections
         self._prefix = prefix
-        self._redis: Any = None
-        self._pool: Any = None
-        self._script: Any = None
+        self._sha = hashlib.sha1(GCRA_LUA.encode()).hexdigest()  # noqa: S324 - Redis's script id
+        self._redis: PipelinedRedis | None = None
 
     async def start(self) -> None:
-        # A bounded pool that makes callers wait for a connection (instead of failing) when
-        # more requests are in flight than connections.
-        pool: Any = aioredis.BlockingConnectionPool.from_url(
-            self._url,
-            max_connections=self._max_connections,
-            timeout=2,
-            socket_connect_timeout=2,
-            socket_timeout=2,
-        )
-        self._pool = pool
-        self._redis = aioredis.Redis(connection_pool=pool)
-        self._script = self._redis.register_script(GCRA_LUA)
+        self._redis = PipelinedRedis(self._url)
 
     async def close(self) -> None:
         if self._redis is not None:
-            await self._redis.aclose()
-            await self._pool.disconnect()
+            self._redis.close()
             self._redis = None
 
     async def check(self) -> None:
         assert self._redis is not None, "rate limiter not started"
-        await self._redis.ping()
+        await self._redis.command("PING")
 
     async def hit(self, key: str, quota: Quota) -> Decision:
-        assert self._script is not None, "rate limiter not started"
+        assert self._redis is not None, "rate limiter not started"
         interval = round(quota.emission_interval * 1_000_000)
         tolerance = interval * quota.burst
-        allowed, remaining, reset_us, retry_us = await self._script(
-            keys=[self._prefix + key], args=[interval, tolerance]
-        )
+        command = ("EVALSHA", self._sha, 1, self._prefix + key, interval, tolerance)
+        try:
+            reply = await self._redis.command(*command)
+        except RedisReplyError as exc:
+            if not str(exc).startswith("NOSCRIPT"):
+                raise
+            # First use on this Redis (or after a restart / SCRIPT FLUSH): load, then retry.
+            await self._redis.command("SCRIPT", "LOAD", GCRA_LUA)
+            reply = await self._redis.command(*command)
+        allowed, remaining, reset_us, retry_us = reply
         return Decision(
             allowed=bool(allowed),
             limit=quota.burst,
