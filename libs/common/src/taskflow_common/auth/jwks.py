@@ -84,10 +84,23 @@ class JwksCache:
             self._keys = keys
             self.refresh_count += 1
 
+    @property
+    def refreshing(self) -> bool:
+        """A refresh is running right now (callers missing a key should wait for it)."""
+        return self._lock.locked()
+
     def key_for(self, kid: str) -> Any | None:
-        """Known key, or refresh once (rate-limited) and look again."""
+        """Known key, or refresh once (rate-limited) and look again.
+
+        A caller arriving while another thread's refresh is in flight waits for it instead of
+        failing: concurrent first requests (e.g. a burst of WebSocket connects just after
+        start) must all see the freshly fetched keys.
+        """
         key = self.get(kid)
-        if key is None and self.may_refresh():
-            self.refresh()
-            key = self.get(kid)
+        if key is None and (self.may_refresh() or self.refreshing):
+            with self._lock:
+                key = self.get(kid)  # the refresh we waited for may have brought it
+            if key is None and self.may_refresh():
+                self.refresh()
+                key = self.get(kid)
         return key

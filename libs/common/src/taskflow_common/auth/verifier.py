@@ -47,9 +47,8 @@ class JwtVerifier:
         """As verify, but a JWKS fetch (the only I/O) runs off the event loop."""
         kid = self._kid(token)
         key = self.jwks.get(kid)
-        if key is None and self.jwks.may_refresh():
-            await asyncio.to_thread(self.jwks.refresh)
-            key = self.jwks.get(kid)
+        if key is None and (self.jwks.may_refresh() or self.jwks.refreshing):
+            key = await asyncio.to_thread(self.jwks.key_for, kid)
         return self._decode(token, key)
 
     def claims(self, token: str) -> dict[str, Any]:
