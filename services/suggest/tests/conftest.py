@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from replay_server.server import ReplayServer
+
+# The real-model contract tests are opt-in: `make test-llm` starts the model and sets this.
+collect_ignore = [] if os.environ.get("TASKFLOW_TEST_LLM_URL") else ["llm"]
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,9 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import aio_pika
 import asyncpg
 import pytest
+from suggest_queues import delete_queues, delete_stale_test_queues
 
 from taskflow_common.events import new_envelope
 from taskflow_common.events.contracts.tasks import TaskCreatedV1, TaskSnapshotV1, TaskUpdatedV1
@@ -19,6 +19,10 @@ from taskflow_common.testing import require_component
 from taskflow_common.testing.stack import AMQP_URL, REDIS_URL
 from taskflow_suggest.bootstrap import run_consumer
 from taskflow_suggest.config import Settings
+
+
+def _queues(consumer: str) -> tuple[str, str]:
+    return queue_name(consumer), dead_letter_queue_name(consumer)
 
 
 def _snapshot(**overrides) -> TaskSnapshotV1:
@@ -35,19 +39,6 @@ def _snapshot(**overrides) -> TaskSnapshotV1:
         "updated_at": now,
     }
     return TaskSnapshotV1(**{**fields, **overrides})
-
-
-async def _delete_queues(*consumers: str) -> None:
-    """Best-effort cleanup of the test's queues (others may be restarting the broker)."""
-    try:
-        connection = await aio_pika.connect(AMQP_URL, timeout=10)
-        async with connection:
-            channel = await connection.channel()
-            for consumer in consumers:
-                for name in (queue_name(consumer), dead_letter_queue_name(consumer)):
-                    await channel.queue_delete(name)
-    except (aio_pika.exceptions.AMQPError, ConnectionError, TimeoutError) as exc:
-        print(f"could not delete the test queues {consumers}: {exc!r}")
 
 
 async def _stored_ids(url: str, task_id: str) -> list[str]:
@@ -72,6 +63,7 @@ async def _stored_id(url: str, task_id: str) -> str:
 async def consuming(suggest_pg_url):
     require_component("rabbitmq")
     require_component("redis")
+    delete_stale_test_queues()
     tag = secrets.token_hex(4)
     consumer, observer = f"suggest-test-{tag}", f"suggest-test-observer-{tag}"
     received: asyncio.Queue = asyncio.Queue()
@@ -94,7 +86,7 @@ async def consuming(suggest_pg_url):
         await publisher.close()
         await container.close()
         await observer_bus.close()
-        await _delete_queues(consumer, observer)
+        delete_queues(*(n for c in (consumer, observer) for n in _queues(c)))
 
 
 async def _next_for(received: asyncio.Queue, suggestion_id: str):
