@@ -9,6 +9,7 @@ import uvicorn
 
 from taskflow_auth_gateway.bootstrap import create_app
 from taskflow_auth_gateway.config import GatewaySettings
+from taskflow_auth_gateway.interfaces.http.log_redaction import install_token_redaction
 from taskflow_common.logs import configure_logging
 from taskflow_common.telemetry import init_telemetry
 
@@ -25,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         otlp_protocol=settings.otel_exporter_otlp_protocol,
         disabled=settings.otel_sdk_disabled,
     )
+    install_token_redaction()
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -128,3 +128,22 @@ def test_routes_match_by_prefix_and_dot_segments_are_spotted():
 
 def test_tokens_in_query_strings_are_redacted_in_logs():
     assert redact_query("a=1&access_token=eyJ.x.y&b=2") == "a=1&access_token=REDACTED&b=2"
+
+
+def test_uvicorn_websocket_log_lines_lose_their_tokens():
+    import logging
+
+    from taskflow_auth_gateway.interfaces.http.log_redaction import RedactTokensFilter
+
+    record = logging.LogRecord(
+        "uvicorn.error",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:1", "/ws/notifications?access_token=eyJ.secret.sig"),
+        None,
+    )
+    RedactTokensFilter().filter(record)
+    assert "eyJ" not in record.getMessage()
+    assert "access_token=REDACTED" in record.getMessage()
