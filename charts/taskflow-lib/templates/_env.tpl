@@ -1,0 +1,113 @@
+{{/*
+The environment every TaskFlow process reads (docs/conventions.md "Settings names").
+Connection strings come from the operators' Secrets; `tpl` lets the umbrella chart name them
+after the release. Order matters: variables referenced as $(VAR) are defined first.
+*/}}
+{{- define "taskflow-lib.env" -}}
+{{- $root := .root -}}
+{{- $g := $root.Values.global.taskflow -}}
+{{- $uses := $root.Values.connections -}}
+- name: TASKFLOW_ENV
+  value: {{ $g.env | quote }}
+- name: TASKFLOW_MODE
+  value: distributed
+- name: TASKFLOW_HOST
+  value: "0.0.0.0"
+{{- if .port }}
+- name: TASKFLOW_PORT
+  value: {{ .port | quote }}
+{{- end }}
+- name: TASKFLOW_LOG_LEVEL
+  value: {{ $g.logLevel | quote }}
+- name: TASKFLOW_LOG_JSON
+  value: "true"
+- name: TASKFLOW_OIDC_ISSUER
+  value: {{ tpl $g.oidc.issuer $root | quote }}
+- name: TASKFLOW_OIDC_AUDIENCE
+  value: {{ $g.oidc.audience | quote }}
+{{- with $g.oidc.jwksUrl }}
+- name: TASKFLOW_OIDC_JWKS_URL
+  value: {{ tpl . $root | quote }}
+{{- end }}
+{{- if $uses.database }}
+- name: TASKFLOW_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ tpl $g.database.secretName $root | quote }}
+      key: {{ $g.database.secretKey | quote }}
+{{- end }}
+{{- if $uses.amqp }}
+- name: TASKFLOW_AMQP_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ tpl $g.amqp.secretName $root | quote }}
+      key: username
+- name: TASKFLOW_AMQP_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ tpl $g.amqp.secretName $root | quote }}
+      key: password
+- name: TASKFLOW_AMQP_URL
+  {{- /* The default vhost "/" is the URL's empty path; any other is percent-encoded. */}}
+  value: {{ printf "amqp://$(TASKFLOW_AMQP_USERNAME):$(TASKFLOW_AMQP_PASSWORD)@%s:%d/%s" (tpl $g.amqp.host $root) (int $g.amqp.port) (ternary "" ($g.amqp.vhost | urlquery) (eq $g.amqp.vhost "/")) | quote }}
+{{- end }}
+{{- if $uses.redis }}
+- name: TASKFLOW_REDIS_URL
+  value: {{ tpl $g.redis.url $root | quote }}
+{{- end }}
+{{- if $uses.keycloakClient }}
+- name: TASKFLOW_KEYCLOAK_URL
+  value: {{ tpl $g.keycloak.url $root | quote }}
+- name: TASKFLOW_KEYCLOAK_REALM
+  value: {{ $g.keycloak.realm | quote }}
+- name: TASKFLOW_KEYCLOAK_GATEWAY_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ tpl $g.keycloak.clientSecretName $root | quote }}
+      key: gateway-client-secret
+{{- end }}
+- name: OTEL_SERVICE_NAME
+  value: {{ .otelName | quote }}
+{{- if $g.otel.endpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ tpl $g.otel.endpoint $root | quote }}
+- name: OTEL_EXPORTER_OTLP_PROTOCOL
+  value: {{ $g.otel.protocol | quote }}
+{{- else }}
+- name: OTEL_SDK_DISABLED
+  value: "true"
+{{- end }}
+{{- range $name, $value := .componentEnv }}
+- name: {{ $name }}
+  value: {{ tpl (toString $value) $root | quote }}
+{{- end }}
+{{- with $root.Values.extraEnv }}
+{{ tpl (toYaml .) $root }}
+{{- end }}
+{{- end -}}
+
+{{/*
+envFrom: the chart's ConfigMap and Secret (or an existing Secret). A hook pod (the migration
+Job) runs before those exist, so it reads the config inline and its own hook-scoped Secret.
+*/}}
+{{- define "taskflow-lib.envFrom" -}}
+{{- $root := .root -}}
+{{- if not .hook -}}
+- configMapRef:
+    name: {{ include "taskflow-lib.fullname" $root }}
+{{- end }}
+{{- if $root.Values.existingSecret }}
+- secretRef:
+    name: {{ $root.Values.existingSecret }}
+{{- else if $root.Values.secrets }}
+- secretRef:
+    name: {{ include "taskflow-lib.fullname" $root }}{{ if .hook }}-migrate{{ end }}
+{{- end }}
+{{- end -}}
+
+{{- define "taskflow-lib.inlineConfig" -}}
+{{- range $name, $value := .Values.config }}
+- name: {{ $name }}
+  value: {{ tpl (toString $value) $ | quote }}
+{{- end }}
+{{- end -}}
