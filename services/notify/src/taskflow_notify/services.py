@@ -55,6 +55,34 @@ class IngestOutcome:
     task_change: TaskChange | None = None
 
 
+_PROJECT_EVENTS = (
+    ProjectCreatedV1,
+    ProjectUpdatedV1,
+    ProjectDeletedV1,
+    ProjectMemberAddedV1,
+    ProjectMemberRemovedV1,
+)
+
+
+def event_outcome_without_storage(envelope: RawEnvelope) -> IngestOutcome | None:
+    """The outcome of an event that needs no database at all, else None.
+
+    Most events are changes to tasks outside shared projects: their audience (owner and
+    assignee) is in the event itself and nothing is stored, so the consumer can push the live
+    frame without a transaction. Anything else goes through `event_ingest`.
+    """
+    try:
+        data = parse_data(envelope)
+    except UnknownEventTypeError:
+        return IngestOutcome()
+    if isinstance(data, _PROJECT_EVENTS) or project_id_of(data) is not None:
+        return None
+    plan = plan_event(data, actor=envelope.subject, project_audience=set())
+    if plan.notifications:
+        return None
+    return IngestOutcome(envelope.occurred_at, [], plan.task_change)
+
+
 def event_ingest(*, envelope: RawEnvelope, enqueue: DeliveryEnqueuer) -> IngestOutcome:
     """Store an event's notifications idempotently; deliveries are enqueued after commit."""
     try:

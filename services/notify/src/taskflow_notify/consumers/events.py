@@ -25,7 +25,9 @@ def _ingest(envelope: Envelope[Any]) -> services.IngestOutcome:
 
 def make_event_handler() -> EventHandler:
     async def handle(envelope: Envelope[Any]) -> None:
-        outcome = await sync_to_async(_ingest)(envelope)
+        outcome = services.event_outcome_without_storage(envelope)
+        if outcome is None:
+            outcome = await sync_to_async(_ingest)(envelope)
         layer = get_channel_layer()
         if layer is not None:
             await push_outcome(layer, outcome)

@@ -1,0 +1,239 @@
+"""Task updates through the API, fanned out to WebSocket clients through the gateway.
+
+Drives the running distributed suite (`scripts/suite up`; every service its own process,
+Keycloak tokens, Postgres, the outbox relay, RabbitMQ, notify's consumer, Redis pub/sub,
+notify's ASGI app, the gateway's WebSocket proxy). Clients connect to
+ws://127.0.0.1:8080/ws/notifications; an open-loop generator PATCHes tasks through
+http://127.0.0.1:8080/api/v1/tasks at a fixed rate; every client must receive a `task.changed`
+frame for every update of its user's tasks.
+
+Prints offered/achieved update rates, delivered/expected frames and the event-to-frame latency
+p50/p95/p99: from the event's `occurred_at` (stamped by the tasks service inside the committing
+transaction) to the frame's arrival at the client. Also the API round trip, for scale.
+
+    uv run python bench/notify_ws_fanout.py                      # steady: 200 clients, 100/s, 30 s
+    uv run python bench/notify_ws_fanout.py --burst              # 1,000 clients, 2,000/s, 5 s
+    uv run python bench/notify_ws_fanout.py --clients 50 --rate 20 --seconds 5   # smoke
+
+Targets (2 cores, from the issue): 100 % delivered in both runs; p99 <= 50 ms steady.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+import websockets
+
+from taskflow_common.testing import KeycloakRealm
+
+GATEWAY = "http://127.0.0.1:8080"
+
+
+@dataclass
+class Client:
+    user: int
+    received: set[tuple[str, int]] = field(default_factory=set)
+    latencies: list[float] = field(default_factory=list)
+    closed: str | None = None
+
+
+@dataclass
+class Load:
+    sent: int = 0
+    ok: int = 0
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    round_trips: list[float] = field(default_factory=list)
+    # (task id, version) -> user index, for every update the API acknowledged
+    updates: dict[tuple[str, int], int] = field(default_factory=dict)
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))]
+
+
+async def listen(url: str, token: str, client: Client, ready: asyncio.Event) -> None:
+    try:
+        async with websockets.connect(
+            url, subprotocols=["bearer", token], max_queue=None, open_timeout=60, ping_interval=None
+        ) as ws:
+            ready.set()
+            async for raw in ws:
+                arrived = time.time()
+                frame = json.loads(raw)
+                if frame.get("type") != "task.changed" or frame.get("change") != "updated":
+                    continue
+                task = frame["task"]
+                client.received.add((task["id"], int(task["version"])))
+                occurred = frame.get("occurred_at")
+                if occurred:
+                    client.latencies.append(arrived - datetime.fromisoformat(occurred).timestamp())
+    except (OSError, websockets.exceptions.WebSocketException) as exc:
+        client.closed = f"{type(exc).__name__}: {exc}"[:120]
+        ready.set()
+
+
+async def update(
+    http: httpx.AsyncClient, token: str, task_id: str, n: int, user: int, load: Load
+) -> None:
+    started = time.perf_counter()
+    load.sent += 1
+    try:
+        response = await http.patch(
+            f"/api/v1/tasks/{task_id}",
+            json={"title": f"update {n}"},
+            headers={"authorization": f"Bearer {token}"},
+        )
+    except httpx.HTTPError as exc:
+        load.errors[type(exc).__name__] += 1
+        return
+    load.round_trips.append(time.perf_counter() - started)
+    if response.status_code != 200:
+        load.errors[str(response.status_code)] += 1
+        return
+    load.ok += 1
+    load.updates[(task_id, int(response.json()["version"]))] = user
+
+
+async def run(args: argparse.Namespace) -> int:
+    realm = KeycloakRealm()
+    print(f"creating {args.users} users in Keycloak ...", flush=True)
+    users = await asyncio.gather(
+        *(asyncio.to_thread(realm.create_user, "bench") for _ in range(args.users))
+    )
+    tokens = await asyncio.gather(*(asyncio.to_thread(realm.access_token, u) for u in users))
+    limits = httpx.Limits(
+        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
+    )
+    async with httpx.AsyncClient(base_url=GATEWAY, timeout=30, limits=limits) as http:
+        tasks_of: list[list[str]] = []
+        for token in tokens:
+            mine = []
+            for i in range(args.tasks_per_user):
+                created = await http.post(
+                    "/api/v1/tasks",
+                    json={"title": f"bench {i}"},
+                    headers={"authorization": f"Bearer {token}"},
+                )
+                created.raise_for_status()
+                mine.append(created.json()["id"])
+            tasks_of.append(mine)
+
+        url = args.ws_base.rstrip("/") + "/ws/notifications"
+        clients = [Client(user=i % args.users) for i in range(args.clients)]
+        readies = [asyncio.Event() for _ in clients]
+        print(f"connecting {args.clients} WebSocket clients through the gateway ...", flush=True)
+        listeners = []
+        for client, ready in zip(clients, readies, strict=True):
+            listeners.append(asyncio.create_task(listen(url, tokens[client.user], client, ready)))
+            await asyncio.sleep(0.002)  # a gentle ramp, not a thundering herd
+        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 120)
+        refused = [c.closed for c in clients if c.closed]
+        if refused:
+            print(f"{len(refused)} clients failed to connect, e.g. {refused[0]}", file=sys.stderr)
+        await asyncio.sleep(1.0)
+
+        load = Load()
+        total = int(args.rate * args.seconds)
+        print(f"offering {args.rate}/s task updates for {args.seconds} s ({total}) ...", flush=True)
+        in_flight: set[asyncio.Task[None]] = set()
+        gate = asyncio.Semaphore(args.concurrency)
+        began = time.perf_counter()
+
+        async def one(n: int) -> None:
+            async with gate:
+                user = n % args.users
+                task_id = tasks_of[user][(n // args.users) % args.tasks_per_user]
+                await update(http, tokens[user], task_id, n, user, load)
+
+        for n in range(total):
+            target = began + n / args.rate
+            delay = target - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            t = asyncio.create_task(one(n))
+            in_flight.add(t)
+            t.add_done_callback(in_flight.discard)
+        offered_for = time.perf_counter() - began
+        await asyncio.gather(*in_flight)
+        load_time = time.perf_counter() - began
+        await asyncio.sleep(args.grace)  # stragglers
+        for listener in listeners:
+            listener.cancel()
+        await asyncio.gather(*listeners, return_exceptions=True)
+
+    clients_of = defaultdict(list)
+    for client in clients:
+        clients_of[client.user].append(client)
+    expected = sum(len(clients_of[user]) for user in load.updates.values())
+    delivered = sum(
+        1 for key, user in load.updates.items() for c in clients_of[user] if key in c.received
+    )
+    latencies = [x for c in clients for x in c.latencies]
+    ms = [x * 1000 for x in latencies]
+    rtt = [x * 1000 for x in load.round_trips]
+    print()
+    print(
+        f"clients {args.clients} ({args.users} users), connected "
+        f"{args.clients - len(refused)}, dropped during run "
+        f"{sum(1 for c in clients if c.closed) - len(refused)}"
+    )
+    print(
+        f"updates offered {total} at {args.rate}/s (offered in {offered_for:.1f} s), "
+        f"acknowledged {load.ok} in {load_time:.1f} s = {load.ok / load_time:.0f}/s, "
+        f"errors {dict(load.errors) or 0}"
+    )
+    print(
+        f"frames delivered/expected {delivered}/{expected} = "
+        f"{100 * delivered / max(expected, 1):.2f} %"
+    )
+    print(
+        f"event-to-frame ms  p50 {percentile(ms, 50):.1f}  p95 {percentile(ms, 95):.1f}  "
+        f"p99 {percentile(ms, 99):.1f}  max {max(ms, default=float('nan')):.1f}  "
+        f"(n={len(ms)})"
+    )
+    print(
+        f"API PATCH round trip ms  p50 {percentile(rtt, 50):.1f}  p99 {percentile(rtt, 99):.1f}"
+        f"  mean {statistics.fmean(rtt) if rtt else float('nan'):.1f}"
+    )
+    return 0 if delivered == expected else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--tasks-per-user", type=int, default=5)
+    parser.add_argument("--rate", type=float, default=100.0, help="updates per second offered")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--concurrency", type=int, default=64, help="API requests in flight")
+    parser.add_argument("--grace", type=float, default=5.0, help="seconds to wait for stragglers")
+    parser.add_argument(
+        "--ws-base",
+        default=GATEWAY.replace("http://", "ws://"),
+        help="where clients connect (ws://127.0.0.1:8003 skips the gateway hop)",
+    )
+    parser.add_argument(
+        "--burst",
+        action="store_true",
+        help="the burst: 1,000 clients (50 users), 2,000 updates/s for 5 s",
+    )
+    args = parser.parse_args()
+    if args.burst:
+        args.clients, args.users, args.rate, args.seconds = 1000, 50, 2000.0, 5.0
+    return asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
