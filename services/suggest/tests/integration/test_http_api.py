@@ -292,3 +292,49 @@ async def test_ops_endpoints(heuristic_api):
     assert ready.json()["checks"]["database"] == "ok"
     metrics = (await heuristic_api.get("/metrics")).text
     assert "taskflow_suggest_fallbacks_total" in metrics
+
+
+async def test_a_failing_tasks_api_is_a_503_problem_not_a_500(tmp_path, suggest_keys):
+    async def broken(scope, receive, send):
+        await send({"type": "http.response.start", "status": 500, "headers": []})
+        await send({"type": "http.response.body", "body": b"boom"})
+
+    settings = Settings(
+        mode="embedded", database_url=f"sqlite:///{tmp_path}/b.db", oidc_issuer=ISSUER
+    )
+    app = create_app(settings, jwks=suggest_keys.jwks, tasks_app=broken)
+    async for client in _client(app):
+        headers = _auth(suggest_keys, "alice")
+        response = await client.post(
+            "/api/v1/suggestions/priority", json={"task_id": str(uuid.uuid4())}, headers=headers
+        )
+        assert response.status_code == 503
+        assert response.headers["content-type"].startswith(PROBLEM)
+        assert response.headers["retry-after"]
+        plan = await client.post("/api/v1/suggestions/plan", headers=headers)
+        assert plan.status_code == 503
+
+
+def _metric(text: str, name: str) -> float:
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name) and not line.startswith("#")
+    )
+
+
+async def test_the_same_draft_twice_is_answered_from_the_cache(
+    api, suggest_keys, suggest_replay_server
+):
+    alice = _auth(suggest_keys, "alice")
+    draft = {"title": f"Renew the TLS certificate {uuid.uuid4()}"}
+    before_calls = len(suggest_replay_server.calls("replay-ok"))
+    before_hits = _metric((await api.get("/metrics")).text, "taskflow_suggest_cache_hits_total")
+    first = await api.post("/api/v1/suggestions/priority", json=draft, headers=alice)
+    second = await api.post("/api/v1/suggestions/priority", json=draft, headers=alice)
+    assert first.json()["source"] == second.json()["source"] == "llm"
+    assert first.json()["id"] != second.json()["id"]  # two suggestions, one model call
+    assert len(suggest_replay_server.calls("replay-ok")) - before_calls == 1
+    metrics = (await api.get("/metrics")).text
+    assert _metric(metrics, "taskflow_suggest_cache_hits_total") - before_hits == 1
+    assert "taskflow_suggest_model_latency_seconds_bucket" in metrics
