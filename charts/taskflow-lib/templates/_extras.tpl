@@ -1,6 +1,6 @@
 {{/* A ServiceMonitor for the `serve` Service's /metrics (Prometheus operator). */}}
 {{- define "taskflow-lib.serviceMonitor" -}}
-{{- if and .Values.metrics.serviceMonitor.enabled .Values.components.serve.enabled -}}
+{{- if and (or .Values.metrics.serviceMonitor.enabled .Values.global.taskflow.serviceMonitors) .Values.components.serve.enabled -}}
 {{- $ctx := dict "root" . "component" "serve" -}}
 apiVersion: monitoring.coreos.com/v1
 kind: ServiceMonitor

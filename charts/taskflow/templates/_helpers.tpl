@@ -1,0 +1,9 @@
+{{/* Labels of a data-plane or observability resource: dict "root" $ "component" "postgres". */}}
+{{- define "taskflow.labels" -}}
+{{ include "taskflow-lib.componentLabels" . }}
+{{- end -}}
+
+{{/* Resource names of the data plane are fixed by the release name: subcharts reach them by these. */}}
+{{- define "taskflow.name" -}}
+{{- printf "%s-%s" .root.Release.Name .component | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
