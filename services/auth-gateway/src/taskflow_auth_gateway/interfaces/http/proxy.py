@@ -8,12 +8,11 @@ traceparent of the gateway's own span.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Mapping
 from urllib.parse import parse_qs
 
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from taskflow_auth_gateway.application.ports import (
@@ -37,6 +36,7 @@ from taskflow_auth_gateway.interfaces.http.responses import (
     invalid_token,
     send_problem,
 )
+from taskflow_auth_gateway.interfaces.http.tracing import outgoing_headers, parent_context
 from taskflow_common.auth import InvalidTokenError, Principal
 from taskflow_common.problems import Problem
 
@@ -44,20 +44,6 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("taskflow_auth_gateway.proxy")
 
 _TRACE_HEADERS = frozenset({b"traceparent", b"tracestate"})
-
-
-class _Carrier:
-    """OpenTelemetry getter over ASGI header pairs."""
-
-    @staticmethod
-    def get(carrier: list[tuple[bytes, bytes]], key: str) -> list[str] | None:
-        wanted = key.encode()
-        values = [v.decode("latin-1") for n, v in carrier if n == wanted]
-        return values or None
-
-    @staticmethod
-    def keys(carrier: list[tuple[bytes, bytes]]) -> list[str]:
-        return [n.decode("latin-1") for n, _ in carrier]
 
 
 class Proxy:
@@ -100,16 +86,11 @@ class Proxy:
             await send_problem(scope, send, _unavailable(route.upstream))
             return
 
-        parent = propagate.extract(scope["headers"], getter=_Carrier)  # type: ignore[arg-type]
+        parent = parent_context(scope["headers"])
         span = tracer.start_span(
             f"{scope.get('method', 'WS')} {route.label}", context=parent, kind=SpanKind.CLIENT
         )
-        trace_headers: dict[str, str] = {}
-        propagate.inject(trace_headers, context=trace.set_span_in_context(span))
-        if "traceparent" not in trace_headers:
-            # Tracing disabled in this process: still give the upstream a trace to join.
-            trace_headers["traceparent"] = _fresh_traceparent()
-        upstream_scope = self._upstream_scope(scope, principal, trace_headers)
+        upstream_scope = self._upstream_scope(scope, principal, outgoing_headers(span))
         started = time.perf_counter()
         status = 0
 
@@ -186,11 +167,11 @@ class Proxy:
             UPSTREAM_DURATION.labels(route.upstream).observe(time.perf_counter() - started)
 
     def _upstream_scope(
-        self, scope: Scope, principal: Principal | None, trace_headers: dict[str, str]
+        self, scope: Scope, principal: Principal | None, trace_headers: list[tuple[bytes, bytes]]
     ) -> Scope:
         headers = scope["headers"]
         host = next((v for n, v in headers if n == b"host"), None)
-        extra = [(k.encode(), v.encode()) for k, v in trace_headers.items()]
+        extra = list(trace_headers)
         token = bearer_token(scope)
         if scope["type"] == "websocket" and token and not _has_authorization(headers):
             # Services verify tokens themselves (zero trust): hand them the one we checked.
@@ -217,10 +198,6 @@ async def _answer(scope: Scope, send: Send, status: int, problem: Problem) -> No
         await send_problem(scope, send, problem)
     except Exception:  # the response had already started: nothing more can be said
         log.debug("could not send %s after the response started", status)
-
-
-def _fresh_traceparent() -> str:
-    return f"00-{random.getrandbits(128):032x}-{random.getrandbits(64) or 1:016x}-00"
 
 
 def _unavailable(name: str) -> Problem:
