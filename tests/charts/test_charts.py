@@ -1,0 +1,257 @@
+"""The Helm charts lint strictly, render, and what they render is valid Kubernetes.
+
+Built-in kinds are checked with kubernetes-validate in strict mode (unknown fields fail);
+custom resources against the openAPIV3Schema of their CRD in shared/crds, closed the same way.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHARTS = REPO / "charts"
+SERVICE_CHARTS = ("auth-gateway", "tasks", "suggest", "notify", "admin")
+ALL_CHARTS = ("taskflow-lib", *SERVICE_CHARTS, "taskflow")
+Render = Callable[..., list[dict[str, Any]]]
+Helm = Callable[..., Any]
+
+KUBERNETES_VERSION = "1.31"  # the oldest minor release the charts promise to support
+
+
+def strict(schema: dict[str, Any]) -> dict[str, Any]:
+    """Close every object that lists its properties, as the API server's strict field
+    validation does: a misspelt field in a custom resource must fail, not vanish."""
+    schema = copy.deepcopy(schema)
+
+    def close(node: Any) -> None:
+        if isinstance(node, dict):
+            if (
+                "properties" in node
+                and "additionalProperties" not in node
+                and not node.get("x-kubernetes-preserve-unknown-fields")
+            ):
+                node["additionalProperties"] = False
+            for value in node.values():
+                close(value)
+        elif isinstance(node, list):
+            for value in node:
+                close(value)
+
+    close(schema)
+    # Some CRDs (Keycloak's) leave the envelope out of their schema.
+    for field in ("apiVersion", "kind"):
+        schema.setdefault("properties", {}).setdefault(field, {"type": "string"})
+    schema["properties"].setdefault("metadata", {"type": "object"})
+    return schema
+
+
+def validate(docs: list[dict[str, Any]], crd_schemas: dict[tuple[str, str], Any]) -> list[str]:
+    errors = []
+    validators: dict[tuple[str, str], jsonschema.Draft7Validator] = {}
+    for doc in docs:
+        key = (doc["apiVersion"], doc["kind"])
+        where = f"{doc['kind']}/{doc['metadata']['name']}"
+        if key in crd_schemas:
+            if key not in validators:
+                validators[key] = jsonschema.Draft7Validator(strict(crd_schemas[key]))
+            for error in validators[key].iter_errors(doc):
+                errors.append(f"{where}: {'/'.join(map(str, error.path))}: {error.message}")
+            continue
+        try:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            errors.append(f"{where}: {'/'.join(map(str, error.path))}: {error.message}")
+        except kubernetes_validate.SchemaNotFoundError:
+            errors.append(f"{where}: no schema for {key} (neither built in nor a vendored CRD)")
+    return errors
+
+
+def test_every_chart_lints_strictly(helm: Helm, built_charts: Path) -> None:
+    result = helm("lint", "--strict", *(str(built_charts / chart) for chart in ALL_CHARTS))
+    assert f"{len(ALL_CHARTS)} chart(s) linted, 0 chart(s) failed" in result.stdout
+
+
+def test_umbrella_lints_strictly_with_production_values(helm: Helm, built_charts: Path) -> None:
+    values = CHARTS / "taskflow" / "values-production.yaml"
+    helm("lint", "--strict", str(built_charts / "taskflow"), "-f", str(values))
+
+
+@pytest.mark.parametrize("docs_fixture", ["default_docs", "production_docs"])
+def test_umbrella_renders_valid_manifests(
+    request: pytest.FixtureRequest, docs_fixture: str, crd_schemas: dict[tuple[str, str], Any]
+) -> None:
+    docs = request.getfixturevalue(docs_fixture)
+    assert validate(docs, crd_schemas) == []
+    kinds = {doc["kind"] for doc in docs}
+    assert {"Cluster", "RabbitmqCluster", "Exchange", "Queue", "Policy", "Redis"} <= kinds
+    assert {"Keycloak", "KeycloakRealmImport", "HTTPRoute", "PrometheusRule"} <= kinds
+
+
+@pytest.mark.parametrize("chart", SERVICE_CHARTS)
+def test_each_service_chart_renders_valid_manifests_on_its_own(
+    render: Render, chart: str, crd_schemas: dict[tuple[str, str], Any]
+) -> None:
+    docs = render(chart, "--set", "metrics.serviceMonitor.enabled=true")
+    assert validate(docs, crd_schemas) == []
+    assert any(doc["kind"] == "ServiceMonitor" for doc in docs)
+
+
+def test_validation_catches_an_unknown_field(crd_schemas: dict[tuple[str, str], Any]) -> None:
+    """The validators are not toothless: a typo in a built-in kind and in a custom resource fail."""
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "x"},
+        "spec": {"prots": [{"port": 80}]},
+    }
+    queue = {
+        "apiVersion": "rabbitmq.com/v1beta1",
+        "kind": "Queue",
+        "metadata": {"name": "q"},
+        "spec": {"name": "q", "rabbitmqClusterReference": {"name": "r"}, "durabel": True},
+    }
+    errors = validate([service, queue], crd_schemas)
+    assert any("Service/x" in e for e in errors) and any("Queue/q" in e for e in errors)
+
+
+def test_ingress_variant_renders_valid_manifests(
+    render: Render, crd_schemas: dict[tuple[str, str], Any]
+) -> None:
+    docs = render(
+        "taskflow",
+        "--set", "route.httpRoute.enabled=false",
+        "--set", "route.ingress.enabled=true",
+        "--set", "route.ingress.tlsSecretName=taskflow-tls",
+    )  # fmt: skip
+    assert validate(docs, crd_schemas) == []
+    assert [d["kind"] for d in docs].count("Ingress") == 1
+    assert not any(d["kind"] == "HTTPRoute" for d in docs)
+
+
+# --set flag -> (chart whose schema must refuse it, JSON pointer helm reports)
+BAD_VALUES = {
+    "tasks.components.serve.replicaCount=-1": ("tasks", "/components/serve/replicaCount"),
+    "notify.components.worker.replicaCount=-3": ("notify", "/components/worker/replicaCount"),
+    "auth-gateway.image.tag=latest": ("auth-gateway", "/image/tag"),
+    "tasks.migrations.hookEvents=whenever": ("tasks", "/migrations/hookEvents"),
+    "postgres.instances=0": ("taskflow", "/postgres/instances"),
+    "global.taskflow.hosts.app=Not_A_Host": ("taskflow", "/global/taskflow/hosts/app"),
+}
+
+
+def _schema_violations(stderr: str) -> set[tuple[str, str]]:
+    """helm's report, 'chart:' lines each followed by "- at '/pointer': why" lines."""
+    found, chart = set(), ""
+    for line in stderr.splitlines():
+        if re.fullmatch(r"[\w-]+:", line):
+            chart = line[:-1]
+        elif match := re.match(r"- at '([^']+)'", line):
+            found.add((chart, match.group(1)))
+    return found
+
+
+def test_values_schema_rejects_bad_values(helm: Helm, built_charts: Path) -> None:
+    """helm reports every schema violation at once: one render with all the bad values."""
+    flags = [arg for flag in BAD_VALUES for arg in ("--set", flag)]
+    result = helm("template", "t", str(built_charts / "taskflow"), *flags, check=False)
+    assert result.returncode != 0
+    assert "values don't meet the specifications of the schema" in result.stderr
+    assert _schema_violations(result.stderr) == set(BAD_VALUES.values()), result.stderr
+
+
+def test_values_schema_accepts_the_defaults_of_every_chart(helm: Helm, built_charts: Path) -> None:
+    """The other half of the check above: the same render without the bad values passes."""
+    helm("template", "t", str(built_charts / "taskflow"))
+
+
+def _suite_processes() -> set[tuple[str, str]]:
+    """(module, role) of every process scripts/suite starts: the distributed mode's truth."""
+    text = (REPO / "scripts" / "suite").read_text()
+    return set(re.findall(r'Process\("[^"]+", "(taskflow_\w+)", "(\w+)"', text))
+
+
+def test_every_process_role_is_its_own_deployment(default_docs: list[dict[str, Any]]) -> None:
+    rendered = set()
+    for doc in default_docs:
+        if doc["kind"] != "Deployment":
+            continue
+        container = doc["spec"]["template"]["spec"]["containers"][0]
+        service = container["image"].split("/")[-1].split(":")[0]
+        rendered.add((f"taskflow_{service.replace('-', '_')}", container["args"][0]))
+    assert rendered == _suite_processes()
+
+
+def test_pods_are_locked_down_probed_and_roll_on_config_change(
+    production_docs: list[dict[str, Any]],
+) -> None:
+    deployments = [d for d in production_docs if d["kind"] == "Deployment"]
+    assert len(deployments) == 10
+    for deployment in deployments:
+        pod = deployment["spec"]["template"]
+        spec = pod["spec"]
+        assert spec["securityContext"]["runAsNonRoot"] is True
+        assert spec["automountServiceAccountToken"] is False
+        annotations = pod["metadata"]["annotations"]
+        assert {"checksum/config", "checksum/secret"} <= set(annotations)
+        for container in spec["containers"]:
+            context = container["securityContext"]
+            assert context["readOnlyRootFilesystem"] is True
+            assert context["allowPrivilegeEscalation"] is False
+            assert context["capabilities"]["drop"] == ["ALL"]
+            assert container["resources"]["limits"] and container["resources"]["requests"]
+            env = {e["name"]: e for e in container["env"]}
+            assert env["TASKFLOW_ENV"]["value"] == "production"
+            if deployment["metadata"]["labels"]["app.kubernetes.io/component"] == "serve":
+                assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+                assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+                assert env["TASKFLOW_HOST"]["value"] == "0.0.0.0"
+
+
+def test_config_change_changes_the_checksum(render: Render) -> None:
+    def checksum(*args: str) -> str:
+        docs = render("tasks", *args)
+        deployment = next(d for d in docs if d["kind"] == "Deployment")
+        return str(deployment["spec"]["template"]["metadata"]["annotations"]["checksum/config"])
+
+    assert checksum() != checksum("--set", "config.TASKFLOW_DB_POOL_SIZE=11")
+
+
+def test_migrations_run_as_hook_jobs(default_docs: list[dict[str, Any]]) -> None:
+    jobs = {d["metadata"]["name"]: d for d in default_docs if d["kind"] == "Job"}
+    assert set(jobs) == {f"taskflow-{s}-migrate" for s in ("tasks", "suggest", "notify", "admin")}
+    for job in jobs.values():
+        assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,pre-upgrade"
+        assert job["spec"]["template"]["spec"]["containers"][0]["args"][0] == "migrate"
+
+
+def test_realm_in_the_chart_is_the_realm_as_code() -> None:
+    copy_in_chart = CHARTS / "taskflow" / "files" / "taskflow-realm.json"
+    source = REPO / "deploy" / "keycloak" / "taskflow-realm.json"
+    assert copy_in_chart.read_bytes() == source.read_bytes(), (
+        "charts/taskflow/files/taskflow-realm.json differs from deploy/keycloak/taskflow-realm.json:"
+        " cp deploy/keycloak/taskflow-realm.json charts/taskflow/files/"
+    )
+
+
+def test_realm_import_holds_the_realm_with_public_redirects(
+    production_docs: list[dict[str, Any]],
+) -> None:
+    source = json.loads((REPO / "deploy" / "keycloak" / "taskflow-realm.json").read_text())
+    imported = next(d for d in production_docs if d["kind"] == "KeycloakRealmImport")["spec"]
+    assert {c["clientId"] for c in imported["realm"]["clients"]} == {
+        c["clientId"] for c in source["clients"]
+    }
+    assert imported["realm"]["roles"] == source["roles"]
+    api = next(c for c in imported["realm"]["clients"] if c["clientId"] == "taskflow-api")
+    assert api["redirectUris"] == ["https://tasks.acme.example/*"]
+    placeholders = set(re.findall(r"\$\{(\w+)", json.dumps(source)))
+    assert placeholders == set(imported["placeholders"])
