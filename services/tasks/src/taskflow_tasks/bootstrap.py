@@ -32,6 +32,7 @@ from taskflow_tasks.application.handlers import CommandBus, Deps
 from taskflow_tasks.config import Settings
 from taskflow_tasks.infrastructure.db import migrate
 from taskflow_tasks.infrastructure.db.engine import create_engine, is_sqlite
+from taskflow_tasks.infrastructure.db.pg_reads import PgTaskQueries
 from taskflow_tasks.infrastructure.db.queries import SqlProjectQueries, SqlTaskQueries
 from taskflow_tasks.infrastructure.db.uow import SqlUnitOfWork
 from taskflow_tasks.infrastructure.metrics import GaugeRefresher
@@ -58,6 +59,13 @@ def build_database(settings: Settings) -> Database:
     # SQLite has one writer at a time: our transactions queue here instead of failing.
     write_lock = asyncio.Lock() if is_sqlite(engine) else None
     return Database(engine, write_lock, OutboxWaker())
+
+
+def build_task_queries(settings: Settings, db: Database) -> SqlTaskQueries:
+    """Postgres serves the hot reads through a plain asyncpg pool; SQLite through SQLAlchemy."""
+    if is_sqlite(db.engine):
+        return SqlTaskQueries(db.engine)
+    return PgTaskQueries(db.engine, settings.database_url, pool_size=settings.db_pool_size)
 
 
 def build_bus(settings: Settings) -> EventBus:
@@ -106,20 +114,6 @@ def _init_telemetry(settings: Settings) -> None:
     )
 
 
-def _instrument(app: FastAPI | None, engine: AsyncEngine) -> None:
-    """HTTP spans for the app; DB spans from the asyncpg driver (once per process)."""
-    if not is_sqlite(engine):
-        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
-
-        instrumentor = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
-        if not instrumentor.is_instrumented_by_opentelemetry:
-            instrumentor.instrument()
-    if app is not None:
-        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-
-        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
-
-
 def create_app(
     settings: Settings | None = None,
     *,
@@ -148,9 +142,10 @@ def create_app(
             checks.append(ReadinessCheck("event-bus", bus_ready))
         return checks
 
+    task_queries = build_task_queries(settings, db)
     context = ApiContext(
         commands=CommandBus(Deps(uow=db.uow)),
-        tasks=SqlTaskQueries(db.engine),
+        tasks=task_queries,
         projects=SqlProjectQueries(db.engine),
         auth=BearerAuth(build_verifier(settings, jwks)),
         readiness=readiness,
@@ -181,11 +176,11 @@ def create_app(
             await asyncio.gather(*workers, return_exceptions=True)
             if own_bus and event_bus is not None:
                 await event_bus.close()
+            if isinstance(task_queries, PgTaskQueries):
+                await task_queries.close()
             await db.engine.dispose()
 
-    app = build_api(context, lifespan)
-    _instrument(app, db.engine)
-    return app
+    return build_api(context, lifespan)
 
 
 async def _run_worker(
@@ -195,7 +190,6 @@ async def _run_worker(
 ) -> None:
     _init_telemetry(settings)
     db = build_database(settings)
-    _instrument(None, db.engine)
     bus = build_bus(settings) if needs_bus else None
     listener: asyncio.Task[None] | None = None
     try:

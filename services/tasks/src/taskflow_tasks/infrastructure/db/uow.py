@@ -22,6 +22,7 @@ from taskflow_tasks.infrastructure.db.repository import (
     SqlProjectRepository,
     SqlTaskRepository,
 )
+from taskflow_tasks.infrastructure.db.tracing import db_span
 
 OUTBOX_CHANNEL = "taskflow_tasks_outbox"
 
@@ -93,14 +94,17 @@ class SqlUnitOfWork:
         return self._conn
 
     async def __aenter__(self) -> Self:
+        self._span = db_span("TRANSACTION", "tasks unit of work", self._engine.dialect.name)
+        self._span.__enter__()
         if self._write_lock is not None:
             await self._write_lock.acquire()
         try:
             self._conn = await self._engine.connect()
             await self._conn.begin()
-        except BaseException:
+        except BaseException as exc:
             if self._write_lock is not None:
                 self._write_lock.release()
+            self._span.__exit__(type(exc), exc, exc.__traceback__)
             raise
         self.tasks = SqlTaskRepository(self._conn)
         self.projects = SqlProjectRepository(self._conn)
@@ -124,6 +128,7 @@ class SqlUnitOfWork:
             self._conn = None
             if self._write_lock is not None:
                 self._write_lock.release()
+            self._span.__exit__(exc_type, exc, tb)
 
     def record(self, event: DomainEvent) -> None:
         self._recorded.append(event)

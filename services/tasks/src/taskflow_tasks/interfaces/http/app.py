@@ -13,6 +13,7 @@ from taskflow_tasks.interfaces.http.deps import ApiContext
 from taskflow_tasks.interfaces.http.errors import install_domain_error_handler
 from taskflow_tasks.interfaces.http.routes import other, projects, tasks
 
+_UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
@@ -22,6 +23,17 @@ def build_api(context: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
         version="1.0.0",
         description="Tasks, projects and sharing. Every error is application/problem+json.",
         lifespan=lifespan,
+        # FastAPI's native OpenTelemetry: one SERVER span per request (W3C context from the
+        # caller) on the global provider. Per-dependency "operation" spans, OTel metrics and
+        # OTel logs are off: they cost more CPU than the whole read path, and RED metrics
+        # come from Prometheus below.
+        telemetry={
+            "tracing": True,
+            "operation_spans": False,
+            "metrics": False,
+            "logs": False,
+            "exclude": lambda scope: scope.get("path") in _UNTRACED,
+        },
     )
     app.state.api = context
 

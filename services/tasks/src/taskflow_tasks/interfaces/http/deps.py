@@ -30,7 +30,9 @@ class ApiContext:
     export_max_tasks: int = 10_000
 
 
-def get_context(request: Request) -> ApiContext:
+# Dependencies are `async def` on purpose: FastAPI runs plain `def` ones in a thread pool,
+# a thread hop per request on the hot path.
+async def get_context(request: Request) -> ApiContext:
     context: ApiContext = request.app.state.api
     return context
 
@@ -52,7 +54,7 @@ def parse_id(raw: str, what: str = "task") -> UUID:
         raise not_found(f"no such {what}") from None
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """JSON bodies only (merge-patch JSON included); anything else is a 415."""
     content_type = request.headers.get("content-type")
     if content_type is None:
