@@ -49,3 +49,30 @@ async def test_head_chunked_and_keep_alive_reuse(tmp_path):
                 assert echoed.json()["path"] == f"/api/v1/tasks/{index}"
             posted = await client.post("/api/v1/tasks", headers=bearer, json={"a": 1})
             assert posted.json()["body_length"] == len(b'{"a":1}')
+
+
+async def test_a_body_delimited_by_connection_close_is_complete():
+    import asyncio
+
+    from taskflow_auth_gateway.infrastructure.upstream.h1 import H1Pool
+
+    async def old_server(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.0 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the end")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(old_server, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    pool = H1Pool("127.0.0.1", port, host_header=b"x")
+    try:
+        exchange = await pool.request(
+            "GET", b"/", [], None, body_length=None, head_timeout=5, retry_idempotent=True
+        )
+        body = b"".join([chunk async for chunk in exchange.body()])
+        exchange.release()
+        assert exchange.status == 200
+        assert body == b"until the end"
+    finally:
+        pool.close()
+        server.close()

@@ -76,6 +76,10 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._can_write.set()
+        if self.head.done() and not self.complete and self._ends_at_close():
+            # HTTP/1.0-style body delimited by the end of the connection: it is complete.
+            self.complete = True
+            self._body_event.set()
         if not self.complete:
             self._fail(
                 ConnectionDroppedError(
@@ -88,6 +92,11 @@ class _Connection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._can_write.set()
+
+    def _ends_at_close(self) -> bool:
+        return not any(
+            name in (b"content-length", b"transfer-encoding") for name, _ in self._headers
+        )
 
     # --- httptools callbacks -------------------------------------------------------------------
 
