@@ -24,6 +24,8 @@ CRD_DIR = REPO.parent / "shared" / "crds"
 SERVICE_CHARTS = ("auth-gateway", "tasks", "suggest", "notify", "admin")
 ALL_CHARTS = ("taskflow-lib", *SERVICE_CHARTS, "taskflow")
 RELEASE = "taskflow"
+# The CRDs are large (CloudNativePG's Cluster alone is ~8,000 lines): parse them with libyaml.
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 NAMESPACE = "taskflow"
 
 Render = Callable[..., list[dict[str, Any]]]
@@ -64,7 +66,7 @@ def render(built_charts: Path) -> Render:
         out = run_helm(
             "template", RELEASE, str(built_charts / chart), "--namespace", NAMESPACE, *args
         ).stdout
-        return [doc for doc in yaml.safe_load_all(out) if doc]
+        return [doc for doc in yaml.load_all(out, Loader=LOADER) if doc]
 
     return _render
 
@@ -78,7 +80,7 @@ def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
         )
     schemas: dict[tuple[str, str], dict[str, Any]] = {}
     for path in sorted(CRD_DIR.glob("*/*.yaml")):
-        crd = yaml.safe_load(path.read_text())
+        crd = yaml.load(path.read_text(), Loader=LOADER)
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
         for version in crd["spec"]["versions"]:
             if version.get("served"):

@@ -1,0 +1,159 @@
+"""Alert rules and dashboards reference only metrics the services really export, and the
+event topology the chart declares is the one the code declares.
+
+Static checks: a metric's definition (prometheus_client Counter/Gauge/Histogram/Summary) is
+found in the sources and turned into the names it is exported under (a Counter gets _total,
+a Histogram _bucket/_count/_sum); every name the PromQL uses must be among them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+SOURCES = [REPO / "libs" / "common" / "src", *sorted((REPO / "services").glob("*/src"))]
+DEFINITION = re.compile(r'\b(Counter|Gauge|Histogram|Summary)\(\s*"([a-zA-Z_:][a-zA-Z0-9_:]*)"')
+# A metric in PromQL: a name followed by a selector, a range or an offset, or any taskflow_ name.
+SELECTED = re.compile(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{|\[)")
+TASKFLOW_NAME = re.compile(r"\btaskflow_[a-z0-9_]+\b")
+PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "offset", "and",
+                "or", "unless", "bool"}  # fmt: skip
+
+
+def exported_metric_names() -> set[str]:
+    names = set()
+    for root in SOURCES:
+        for path in root.rglob("*.py"):
+            for kind, name in DEFINITION.findall(path.read_text()):
+                if kind == "Counter":
+                    names.add(name if name.endswith("_total") else f"{name}_total")
+                elif kind in ("Histogram", "Summary"):
+                    names.update({f"{name}_count", f"{name}_sum"})
+                    if kind == "Histogram":
+                        names.add(f"{name}_bucket")
+                else:
+                    names.add(name)
+    return names
+
+
+def referenced_metrics(expr: str) -> set[str]:
+    # Label matchers' values ("5..") and label names inside braces are not metrics.
+    without_matchers = re.sub(r"\{[^}]*\}", "{}", expr)
+    names = set(TASKFLOW_NAME.findall(without_matchers))
+    names.update(n for n in SELECTED.findall(without_matchers) if n not in PROMQL_WORDS)
+    return names
+
+
+def rule_expressions(docs: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
+    for doc in docs:
+        if doc["kind"] == "PrometheusRule":
+            for group in doc["spec"]["groups"]:
+                for rule in group["rules"]:
+                    yield rule.get("alert") or rule["record"], rule["expr"]
+
+
+def dashboard_expressions(docs: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
+    for doc in docs:
+        if doc["kind"] == "ConfigMap" and "grafana_dashboard" in doc["metadata"]["labels"]:
+            for body in doc["data"].values():
+                dashboard = json.loads(body)
+                for variable in dashboard["templating"]["list"]:
+                    if variable["type"] == "query":
+                        yield f"{dashboard['uid']}:${variable['name']}", variable["query"]
+                for panel in dashboard["panels"]:
+                    for target in panel["targets"]:
+                        yield f"{dashboard['uid']}:{panel['title']}", target["expr"]
+
+
+def test_the_metric_definitions_are_found() -> None:
+    """Guards the static check itself: if the regex stopped matching, everything would 'pass'."""
+    names = exported_metric_names()
+    assert {"taskflow_http_requests_total", "taskflow_http_request_duration_seconds_bucket"} <= names
+    assert "taskflow_tasks_outbox_oldest_age_seconds" in names
+    assert "taskflow_notify_websocket_connections" in names
+
+
+def test_every_metric_in_alert_rules_and_dashboards_is_exported(
+    production_docs: list[dict[str, Any]],
+) -> None:
+    exported = exported_metric_names()
+    recorded = {name for name, _ in rule_expressions(production_docs) if ":" in name}
+    expressions = [*rule_expressions(production_docs), *dashboard_expressions(production_docs)]
+    assert len(expressions) > 20
+    unknown = {
+        f"{where}: {metric}"
+        for where, expr in expressions
+        for metric in referenced_metrics(expr.replace("label_values(", "("))
+        if metric not in exported and metric not in recorded
+    }
+    assert unknown == set()
+
+
+def test_the_alerts_the_operators_need_exist(production_docs: list[dict[str, Any]]) -> None:
+    alerts = dict(rule_expressions(production_docs))
+    wanted = {
+        "TaskflowHighErrorRate": "taskflow_http_requests_total",
+        "TaskflowHighLatencyP99": "taskflow_http_request_duration_seconds_bucket",
+        "TaskflowOutboxBacklogOld": "taskflow_tasks_outbox_oldest_age_seconds",
+        "TaskflowEventsDeadLettered": "taskflow_events_consumed_total",
+        "TaskflowConsumerLagHigh": "taskflow_events_lag_seconds_bucket",
+        "TaskflowWebSocketConnectionsDropped": "taskflow_notify_websocket_connections",
+    }
+    for alert, metric in wanted.items():
+        assert metric in alerts[alert], alert
+
+
+def test_the_checker_flags_an_unknown_metric() -> None:
+    exported = exported_metric_names()
+    expr = 'sum(rate(taskflow_tasks_made_up_total{status="5.."}[5m])) / sum(up_not_ours[5m])'
+    assert referenced_metrics(expr) - exported == {"taskflow_tasks_made_up_total", "up_not_ours"}
+
+
+def _python_constant(path: Path, name: str) -> str:
+    match = re.search(rf"^{name}\s*=\s*(.+)$", path.read_text(), re.MULTILINE)
+    assert match, f"{name} not found in {path}"
+    return match.group(1).strip().strip('"')
+
+
+def test_declared_topology_is_the_code_topology(default_docs: list[dict[str, Any]]) -> None:
+    """The topology operator declares what taskflow_common.messaging.amqp declares, argument for
+    argument: RabbitMQ refuses a re-declaration with other arguments (PRECONDITION_FAILED)."""
+    amqp = REPO / "libs" / "common" / "src" / "taskflow_common" / "messaging" / "amqp.py"
+    exchange = _python_constant(amqp, "EXCHANGE")
+    dead_letters = _python_constant(amqp, "DEAD_LETTER_EXCHANGE")
+    delivery_limit = int(_python_constant(amqp, "DELIVERY_LIMIT"))
+    consumers = {}
+    for path in (REPO / "services").glob("*/src/**/*.py"):
+        text = path.read_text()
+        if "bus.subscribe(" in text or re.search(r"^CONSUMER = ", text, re.MULTILINE):
+            if match := re.search(r'^CONSUMER = "(\w+)"\nPATTERNS = \(([^)]*)\)', text, re.M):
+                consumers[match.group(1)] = set(re.findall(r'"([^"]+)"', match.group(2)))
+    assert set(consumers) == {"suggest", "notify"}
+    declared = re.findall(r"arguments=\{(.*?)\}", amqp.read_text(), re.DOTALL)
+    consumer_queue_args = next(block for block in declared if "x-dead-letter-exchange" in block)
+    code_argument_names = set(re.findall(r'"(x-[a-z-]+)"', consumer_queue_args)) - {"x-queue-type"}
+
+    specs = [d["spec"] for d in default_docs if d["kind"] in ("Exchange", "Queue", "Binding")]
+    exchanges = {s["name"]: s["type"] for s in specs if "type" in s and "arguments" not in s}
+    assert exchanges.get(exchange) == "topic" and exchanges.get(dead_letters) == "direct"
+    queues = {s["name"]: s for s in specs if s.get("type") == "quorum"}
+    bindings = {(s["source"], s["destination"], s["routingKey"]) for s in specs if "source" in s}
+    for consumer, patterns in consumers.items():
+        queue = queues[f"taskflow.{consumer}"]
+        assert queue["durable"] is True
+        assert set(queue["arguments"]) == code_argument_names
+        assert queue["arguments"] == {
+            "x-dead-letter-exchange": dead_letters,
+            "x-dead-letter-routing-key": consumer,
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+            "x-delivery-limit": delivery_limit,
+        }
+        assert "arguments" not in queues[f"taskflow.{consumer}.dlq"]
+        assert (dead_letters, f"taskflow.{consumer}.dlq", consumer) in bindings
+        bound = {key for source, dest, key in bindings if dest == f"taskflow.{consumer}"}
+        assert bound == patterns
