@@ -95,10 +95,19 @@ class Container:
         return checks
 
 
-def build_model(settings: Settings, cache: AnswerCache) -> tuple[PriorityModel | None, Any]:
-    """The model chain: cache → breaker → OpenAI-compatible provider (None: heuristic only)."""
+@dataclass(frozen=True)
+class ModelChain:
+    """cache → breaker → OpenAI-compatible provider, and the parts a process must close."""
+
+    model: PriorityModel
+    breaker: CircuitBreaker
+    client: AsyncOpenAI
+
+
+def build_model(settings: Settings, cache: AnswerCache) -> ModelChain | None:
+    """None when no model is configured: the heuristic answers alone."""
     if not settings.llm_base_url:
-        return None, None
+        return None
     client = AsyncOpenAI(
         base_url=settings.llm_base_url,
         api_key=settings.llm_api_key.get_secret_value(),
@@ -122,7 +131,7 @@ def build_model(settings: Settings, cache: AnswerCache) -> tuple[PriorityModel |
     model: PriorityModel = guarded
     if settings.llm_cache_ttl_seconds > 0:
         model = CachedModel(guarded, cache, settings.llm_cache_ttl_seconds)
-    return model, (breaker, client)
+    return ModelChain(model, breaker, client)
 
 
 def build_container(
@@ -144,20 +153,20 @@ def build_container(
         cache = RedisAnswerCache(redis)
     else:
         cache = MemoryAnswerCache()
-    model, extras = build_model(settings, cache)
+    chain = build_model(settings, cache)
     deps = SuggestDeps(
         repository=SqlSuggestionRepository(engine),
         tasks=tasks,
         writer=tasks,
-        model=model,
+        model=chain.model if chain else None,
         bus=bus,
         # The provider enforces llm_timeout itself; this outer bound is a safety net.
         model_timeout=settings.llm_timeout_seconds + 1.0,
     )
     container = Container(settings, engine, tasks, deps, redis=redis, bus=bus)
-    if extras is not None:
-        container.breaker, client = extras
-        container.closers.append(client.close)
+    if chain is not None:
+        container.breaker = chain.breaker
+        container.closers.append(chain.client.close)
     return container
 
 
