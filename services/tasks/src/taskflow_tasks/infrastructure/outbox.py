@@ -145,18 +145,26 @@ class OutboxRelay:
             try:
                 sent = await self.run_once()
             except RelayStalled as exc:
-                log.warning("outbox relay stalled; retrying", extra={"error": str(exc)[:300]})
-                await self.waker.wait(backoff)
+                log.warning(
+                    "outbox relay stalled; retrying",
+                    extra={"error": str(exc)[:300], "retry_in_seconds": backoff},
+                )
+                await _sleep_unless(stop, backoff)  # new commits must not cut the backoff
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 continue
             except Exception:
-                log.exception("outbox relay cycle failed")
-                await self.waker.wait(backoff)
+                log.exception("outbox relay cycle failed", extra={"retry_in_seconds": backoff})
+                await _sleep_unless(stop, backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 continue
             backoff = self._poll_seconds
             if sent < self._batch_size:
                 await self.waker.wait(self._poll_seconds)
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
 
 
 class RelayStalled(Exception):
