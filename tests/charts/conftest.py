@@ -32,7 +32,9 @@ Render = Callable[..., list[dict[str, Any]]]
 Helm = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def run_helm(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_helm(
+    *args: str, cwd: Path | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     if not HELM.is_file():
         pytest.fail(f"helm is missing at {HELM}: run `scripts/stack up helm` first")
     result = subprocess.run(

@@ -120,7 +120,8 @@ def test_validation_catches_an_unknown_field(crd_schemas: dict[tuple[str, str], 
         "spec": {"name": "q", "rabbitmqClusterReference": {"name": "r"}, "durabel": True},
     }
     errors = validate([service, queue], crd_schemas)
-    assert any("Service/x" in e for e in errors) and any("Queue/q" in e for e in errors)
+    assert any("Service/x" in e for e in errors)
+    assert any("Queue/q" in e for e in errors)
 
 
 def test_ingress_variant_renders_valid_manifests(
@@ -207,7 +208,8 @@ def test_pods_are_locked_down_probed_and_roll_on_config_change(
             assert context["readOnlyRootFilesystem"] is True
             assert context["allowPrivilegeEscalation"] is False
             assert context["capabilities"]["drop"] == ["ALL"]
-            assert container["resources"]["limits"] and container["resources"]["requests"]
+            assert container["resources"]["limits"]
+            assert container["resources"]["requests"]
             env = {e["name"]: e for e in container["env"]}
             assert env["TASKFLOW_ENV"]["value"] == "production"
             if deployment["metadata"]["labels"]["app.kubernetes.io/component"] == "serve":
@@ -237,8 +239,8 @@ def test_realm_in_the_chart_is_the_realm_as_code() -> None:
     copy_in_chart = CHARTS / "taskflow" / "files" / "taskflow-realm.json"
     source = REPO / "deploy" / "keycloak" / "taskflow-realm.json"
     assert copy_in_chart.read_bytes() == source.read_bytes(), (
-        "charts/taskflow/files/taskflow-realm.json differs from deploy/keycloak/taskflow-realm.json:"
-        " cp deploy/keycloak/taskflow-realm.json charts/taskflow/files/"
+        "charts/taskflow/files/taskflow-realm.json differs from the realm as code: "
+        "cp deploy/keycloak/taskflow-realm.json charts/taskflow/files/"
     )
 
 

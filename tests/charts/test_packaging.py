@@ -50,7 +50,8 @@ def test_dockerfile_is_multistage_uv_based_pinned_and_non_root(service: str) -> 
     runs = " ".join(a for kind, a in instructions if kind == "RUN")
     assert f"uv sync --frozen --no-dev --no-editable --package taskflow-{service}" in runs
     users = [a for kind, a in instructions if kind == "USER"]
-    assert users and users[-1].split(":")[0] not in ("root", "0"), "runs as non-root"
+    assert users, "no USER: the image would run as root"
+    assert users[-1].split(":")[0] not in ("root", "0"), "runs as non-root"
     assert ("ENTRYPOINT", f'["python", "-m", "{package}"]') in instructions
     assert ("CMD", '["serve"]') in instructions
     assert ("EXPOSE", str(port)) in instructions
@@ -89,10 +90,15 @@ def test_every_value_is_documented_with_a_param(chart: str) -> None:
 def test_chart_ships_schema_notes_and_a_helm_test(chart: str) -> None:
     root = CHARTS / chart
     schema = json.loads((root / "values.schema.json").read_text())
-    assert schema["type"] == "object" and schema["properties"]
+    assert schema["type"] == "object"
+    assert schema["properties"]
     assert (root / "templates" / "NOTES.txt").is_file()
     if chart != "taskflow":  # the umbrella runs its subcharts' tests
-        assert "helm.sh/hook: test" in (
-            CHARTS / "taskflow-lib" / "templates" / "_extras.tpl"
-        ).read_text()
-        assert "taskflow-lib.testPod" in (root / "templates" / "tests" / "test-readyz.yaml").read_text()
+        assert (
+            "helm.sh/hook: test"
+            in (CHARTS / "taskflow-lib" / "templates" / "_extras.tpl").read_text()
+        )
+        assert (
+            "taskflow-lib.testPod"
+            in (root / "templates" / "tests" / "test-readyz.yaml").read_text()
+        )
