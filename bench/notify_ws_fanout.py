@@ -26,14 +26,16 @@ import json
 import statistics
 import sys
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import httpx
 import websockets
 
 from taskflow_common.testing import KeycloakRealm
+from taskflow_common.testing.stack import AMQP_URL
 
 GATEWAY = "http://127.0.0.1:8080"
 
@@ -106,6 +108,64 @@ async def update(
     load.updates[(task_id, int(response.json()["version"]))] = user
 
 
+class AmqpSource:
+    """Publishes `tasks.task.updated.v1` events straight into notify's queue (no tasks API).
+
+    Isolates notify's own fan-out (consumer, Redis pub/sub, ASGI app, gateway WebSocket hop);
+    only notify's consumer gets them (the default exchange, routed to its queue by name).
+    """
+
+    def __init__(self, user_ids: list[str]) -> None:
+        self.user_ids = user_ids
+        self.versions: dict[str, int] = defaultdict(int)
+
+    async def __aenter__(self) -> AmqpSource:
+        import aio_pika
+
+        self._connection = await aio_pika.connect(AMQP_URL)
+        self._channel = await self._connection.channel(publisher_confirms=True)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._connection.close()
+
+    async def update(self, task_id: str, n: int, user: int, load: Load) -> None:
+        import aio_pika
+
+        from taskflow_common.events.contracts.tasks import TaskSnapshotV1, TaskUpdatedV1
+        from taskflow_common.events.envelope import new_envelope
+
+        self.versions[task_id] += 1
+        version = self.versions[task_id]
+        now = datetime.now(UTC)
+        task = TaskSnapshotV1(
+            id=task_id,
+            owner_id=self.user_ids[user],
+            title=f"update {n}",
+            status="todo",
+            priority="low",
+            version=version,
+            created_at=now,
+            updated_at=now,
+        )
+        envelope = new_envelope(
+            TaskUpdatedV1(task=task, changed_fields=["title"]), subject=self.user_ids[user]
+        )
+        started = time.perf_counter()
+        load.sent += 1
+        await self._channel.default_exchange.publish(
+            aio_pika.Message(
+                envelope.to_json(),
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key="taskflow.notify",
+        )
+        load.round_trips.append(time.perf_counter() - started)
+        load.ok += 1
+        load.updates[(task_id, version)] = user
+
+
 async def run(args: argparse.Namespace) -> int:
     realm = KeycloakRealm()
     print(f"creating {args.users} users in Keycloak ...", flush=True)
@@ -118,7 +178,7 @@ async def run(args: argparse.Namespace) -> int:
     )
     async with httpx.AsyncClient(base_url=GATEWAY, timeout=30, limits=limits) as http:
         tasks_of: list[list[str]] = []
-        for token in tokens:
+        for token in tokens if args.source == "api" else []:
             mine = []
             for i in range(args.tasks_per_user):
                 created = await http.post(
@@ -130,6 +190,8 @@ async def run(args: argparse.Namespace) -> int:
                 mine.append(created.json()["id"])
             tasks_of.append(mine)
 
+        if args.source == "amqp":
+            tasks_of = [[str(uuid.uuid4()) for _ in range(args.tasks_per_user)] for _ in users]
         url = args.ws_base.rstrip("/") + "/ws/notifications"
         clients = [Client(user=i % args.users) for i in range(args.clients)]
         readies = [asyncio.Event() for _ in clients]
@@ -145,6 +207,11 @@ async def run(args: argparse.Namespace) -> int:
         await asyncio.sleep(1.0)
 
         load = Load()
+        source = (
+            await AmqpSource([u.id for u in users]).__aenter__()
+            if (args.source == "amqp")
+            else None
+        )
         total = int(args.rate * args.seconds)
         print(f"offering {args.rate}/s task updates for {args.seconds} s ({total}) ...", flush=True)
         in_flight: set[asyncio.Task[None]] = set()
@@ -155,7 +222,10 @@ async def run(args: argparse.Namespace) -> int:
             async with gate:
                 user = n % args.users
                 task_id = tasks_of[user][(n // args.users) % args.tasks_per_user]
-                await update(http, tokens[user], task_id, n, user, load)
+                if source is not None:
+                    await source.update(task_id, n, user, load)
+                else:
+                    await update(http, tokens[user], task_id, n, user, load)
 
         for n in range(total):
             target = began + n / args.rate
@@ -169,6 +239,8 @@ async def run(args: argparse.Namespace) -> int:
         await asyncio.gather(*in_flight)
         load_time = time.perf_counter() - began
         await asyncio.sleep(args.grace)  # stragglers
+        if source is not None:
+            await source.__aexit__()
         for listener in listeners:
             listener.cancel()
         await asyncio.gather(*listeners, return_exceptions=True)
@@ -203,8 +275,9 @@ async def run(args: argparse.Namespace) -> int:
         f"p99 {percentile(ms, 99):.1f}  max {max(ms, default=float('nan')):.1f}  "
         f"(n={len(ms)})"
     )
+    what = "API PATCH" if args.source == "api" else "AMQP publish"
     print(
-        f"API PATCH round trip ms  p50 {percentile(rtt, 50):.1f}  p99 {percentile(rtt, 99):.1f}"
+        f"{what} round trip ms  p50 {percentile(rtt, 50):.1f}  p99 {percentile(rtt, 99):.1f}"
         f"  mean {statistics.fmean(rtt) if rtt else float('nan'):.1f}"
     )
     return 0 if delivered == expected else 1
@@ -219,6 +292,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--concurrency", type=int, default=64, help="API requests in flight")
     parser.add_argument("--grace", type=float, default=5.0, help="seconds to wait for stragglers")
+    parser.add_argument(
+        "--source",
+        choices=["api", "amqp"],
+        default="api",
+        help="api: PATCH through the gateway (end to end); amqp: events straight to notify",
+    )
     parser.add_argument(
         "--ws-base",
         default=GATEWAY.replace("http://", "ws://"),
