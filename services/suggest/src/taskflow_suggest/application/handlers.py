@@ -12,6 +12,8 @@ from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 from zoneinfo import ZoneInfo
 
+from opentelemetry import trace
+
 from taskflow_common.events import Envelope, new_envelope
 from taskflow_common.events.contracts.suggest import PrioritySuggestedV1
 from taskflow_common.events.contracts.tasks import TaskCreatedV1, TaskSnapshotV1, TaskUpdatedV1
@@ -37,6 +39,7 @@ from taskflow_suggest.domain.policy import bound_model_verdict
 from taskflow_suggest.domain.urgency import heuristic_verdict
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer("taskflow.suggest")
 
 # Task fields whose change can change a suggestion (the issue: title, description, due date).
 RELEVANT_FIELDS = frozenset({"title", "description", "due_at"})
@@ -60,22 +63,32 @@ class SuggestDeps:
 
 async def decide(deps: SuggestDeps, task: TaskFacts, now: datetime) -> Verdict:
     """The model's verdict when it gives a valid one in time, else the heuristic's."""
+    with tracer.start_as_current_span("suggest priority") as span:
+        verdict, fallback = await _decide(deps, task, now)
+        span.set_attribute("taskflow.suggest.source", verdict.source)
+        span.set_attribute("taskflow.suggest.priority", verdict.priority)
+        if fallback:
+            span.set_attribute("taskflow.suggest.fallback_reason", fallback)
+            metrics.FALLBACKS.labels(fallback).inc()
+        return verdict
+
+
+async def _decide(deps: SuggestDeps, task: TaskFacts, now: datetime) -> tuple[Verdict, str]:
+    """(verdict, fallback reason or "")."""
     heuristic = heuristic_verdict(task, now)
     if deps.model is None:
-        metrics.FALLBACKS.labels("not_configured").inc()
-        return heuristic
+        return heuristic, "not_configured"
     try:
         async with asyncio.timeout(deps.model_timeout):
             verdict = await deps.model.suggest(task, now)
     except ModelFailure as failure:
         log.info("model fell back to the heuristic", extra={"reason": failure.reason})
-        metrics.FALLBACKS.labels(failure.reason).inc()
-        return heuristic
+        return heuristic, failure.reason
     except TimeoutError:
-        metrics.FALLBACKS.labels("timeout").inc()
-        return heuristic
+        return heuristic, "timeout"
     instruction_like = looks_like_instructions(f"{task.title}\n{task.description}")
-    return bound_model_verdict(verdict, heuristic, instruction_like=instruction_like, now=now)
+    bounded = bound_model_verdict(verdict, heuristic, instruction_like=instruction_like, now=now)
+    return bounded, ""
 
 
 def _new_suggestion(
