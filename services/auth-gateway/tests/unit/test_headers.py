@@ -95,6 +95,8 @@ def test_response_hop_by_hop_headers_are_dropped():
         [
             (b"connection", b"close"),
             (b"transfer-encoding", b"chunked"),
+            (b"date", b"Thu, 26 Nov 2026 13:56:21 GMT"),
+            (b"server", b"uvicorn"),
             (b"content-type", b"application/json"),
         ]
     )

@@ -134,12 +134,20 @@ def upstream_request_headers(
     return out
 
 
+# Set by the gateway's own server on every response (a second Date would be a duplicate) or
+# only telling the world what runs behind it.
+SERVER_SET = frozenset({b"date", b"server", b"x-powered-by"})
+
+
 def response_headers(headers: Iterable[tuple[bytes, bytes]]) -> Headers:
-    """Upstream response headers minus hop-by-hop ones (the server re-frames the body)."""
+    """Upstream response headers minus hop-by-hop and server-owned ones (the gateway's server
+    re-frames the body and stamps its own Date)."""
     headers = list(headers)
     dropped = connection_tokens(headers)
     return [
-        (name, value) for name, value in headers if name not in HOP_BY_HOP and name not in dropped
+        (name, value)
+        for name, value in headers
+        if name not in HOP_BY_HOP and name not in SERVER_SET and name not in dropped
     ]
 
 
