@@ -79,6 +79,7 @@ async def test_headers_are_cleaned_and_tracing_and_forwarding_added(gw):
     assert "x-drop-me" not in seen
     assert seen["x-forwarded-for"] == "127.0.0.1"
     assert seen["x-forwarded-proto"] == "http"
+    assert seen["host"] == seen["x-forwarded-host"] == gw.url.removeprefix("http://")
     assert seen["x-request-id"] == "client-id-1"
     assert seen["authorization"] == f"Bearer {gw.token}"
     assert seen["traceparent"].startswith("00-")

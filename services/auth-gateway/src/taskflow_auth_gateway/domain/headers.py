@@ -60,7 +60,9 @@ IDENTITY_HEADERS = frozenset(
     }
 )
 
-# Headers the gateway sets itself; client values are replaced, not trusted.
+# Headers the gateway sets itself; client values are replaced, not trusted. `Host` is kept
+# as the client sent it (services build absolute URLs — Location, redirects — for the
+# gateway's address, not their own), and repeated in X-Forwarded-Host.
 GATEWAY_SET = frozenset(
     {
         b"x-request-id",
@@ -70,7 +72,6 @@ GATEWAY_SET = frozenset(
         b"x-forwarded-port",
         b"forwarded",
         b"x-real-ip",
-        b"host",
     }
 )
 

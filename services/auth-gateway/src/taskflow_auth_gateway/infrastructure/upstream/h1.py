@@ -295,7 +295,9 @@ class H1Pool:
         head_timeout: float,
     ) -> Exchange:
         connection.begin(head_only=method == "HEAD")
-        lines = [method.encode(), b" ", target, b" HTTP/1.1\r\nhost: ", self._host_header, b"\r\n"]
+        lines = [method.encode(), b" ", target, b" HTTP/1.1\r\n"]
+        if not any(name == b"host" for name, _ in headers):
+            lines += (b"host: ", self._host_header, b"\r\n")
         for name, value in headers:
             lines += (name, b": ", value, b"\r\n")
         if body is None:
