@@ -166,6 +166,8 @@ async def test_another_users_task_is_a_404_everywhere(api, suggest_keys, suggest
             headers=bob,
         ),
         await api.post("/api/v1/suggestions/priority", json={"task_id": "not-a-uuid"}, headers=bob),
+        await api.post("/api/v1/suggestions/priority", json={"task_id": "../../x"}, headers=bob),
+        await api.get("/api/v1/suggestions", params={"task_id": "a?b=c"}, headers=bob),
     ):
         assert response.status_code == 404
         assert response.headers["content-type"].startswith(PROBLEM)

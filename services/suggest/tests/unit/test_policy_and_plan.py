@@ -41,6 +41,14 @@ def test_a_suggested_due_date_in_the_past_is_dropped():
     assert bounded.suggested_due_at is None
 
 
+def test_control_characters_are_stripped_from_a_model_rationale():
+    dirty = Verdict("low", "fine\x00\x07 enough", 0.5, None, "llm", "m")
+    bounded = bound_model_verdict(
+        dirty, _verdict("low", "heuristic"), instruction_like=False, now=NOW
+    )
+    assert bounded.rationale == "fine enough"
+
+
 def _task(task_id, title, due=None, status="todo"):
     return TaskFacts(title=title, due_at=due, task_id=task_id, status=status)
 

@@ -21,8 +21,10 @@ def bound_model_verdict(
     due = model.suggested_due_at
     if due is not None and (due.tzinfo is None or due <= now):
         due = None
+    # NUL and other control characters cannot be stored (Postgres text) nor shown usefully.
+    rationale = "".join(c for c in model.rationale if c.isprintable() or c == " ").strip()
     verdict = replace(
-        model, rationale=model.rationale.strip()[:MAX_RATIONALE], suggested_due_at=due
+        model, rationale=rationale[:MAX_RATIONALE] or "No reason given.", suggested_due_at=due
     )
     if not instruction_like:
         return verdict

@@ -8,9 +8,11 @@ in-process ASGI transport to the tasks app: one code path for both modes.
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from opentelemetry import propagate
@@ -38,12 +40,13 @@ class HttpTasksClient:
         await self._client.aclose()
 
     async def get(self, caller: Caller, task_id: str) -> TaskFacts | None:
+        if not _is_uuid(task_id):
+            return None  # never splice arbitrary text into the upstream path; tasks ids are UUIDs
         response = await self._send("GET", f"{TASKS_PATH}/{task_id}", caller)
         if response.status_code in (401, 403, 404, 422):
             return None
         _raise_for_upstream(response)
-        body = response.json()
-        facts = facts_from_json(body)
+        facts = _parse(lambda r: facts_from_json(r.json()), response)
         return _with_subtasks(facts, await self._count_open_subtasks(caller, task_id))
 
     async def open_tasks(self, caller: Caller, limit: int) -> list[TaskFacts]:
@@ -56,14 +59,15 @@ class HttpTasksClient:
                 params.append(("cursor", cursor))
             response = await self._send("GET", TASKS_PATH, caller, params=params)
             _raise_for_upstream(response)
-            page = response.json()
-            tasks.extend(facts_from_json(item) for item in page.get("data", []))
-            cursor = page.get("next_cursor")
+            items, cursor = _parse(_read_page, response)
+            tasks.extend(items)
             if not cursor:
                 break
         return tasks
 
     async def set_priority(self, caller: Caller, task_id: str, priority: Priority) -> None:
+        if not _is_uuid(task_id):
+            raise TaskNotFoundError(task_id)
         response = await self._send(
             "PATCH",
             f"{TASKS_PATH}/{task_id}",
@@ -104,6 +108,31 @@ class HttpTasksClient:
             return await self._client.request(method, path, headers=all_headers, **kwargs)
         except httpx.HTTPError as exc:
             raise TasksUnavailableError(f"tasks API unreachable: {exc!r}") from exc
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+T = TypeVar("T")
+
+
+def _parse(read: Callable[[httpx.Response], T], response: httpx.Response) -> T:
+    """An answer we cannot read is the tasks API failing, not a bug of ours (503, not 500)."""
+    try:
+        return read(response)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise TasksUnavailableError(f"unreadable tasks API answer: {exc!r}") from exc
+
+
+def _read_page(response: httpx.Response) -> tuple[list[TaskFacts], str | None]:
+    page = response.json()
+    next_cursor = page.get("next_cursor")
+    return [facts_from_json(item) for item in page["data"]], str(next_cursor or "") or None
 
 
 def _raise_for_upstream(response: httpx.Response) -> None:
