@@ -232,7 +232,12 @@ def test_migrations_run_as_hook_jobs(default_docs: list[dict[str, Any]]) -> None
     assert set(jobs) == {f"taskflow-{s}-migrate" for s in ("tasks", "suggest", "notify", "admin")}
     for job in jobs.values():
         assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,pre-upgrade"
-        assert job["spec"]["template"]["spec"]["containers"][0]["args"][0] == "migrate"
+        pod = job["spec"]["template"]["spec"]
+        assert pod["containers"][0]["args"][0] == "migrate"
+        # Hooks run before the release's own objects exist: nothing of the release is referenced.
+        assert "serviceAccountName" not in pod
+        env_from = pod["containers"][0].get("envFrom", [])
+        assert not any("configMapRef" in source for source in env_from)
 
 
 def test_realm_in_the_chart_is_the_realm_as_code() -> None:
