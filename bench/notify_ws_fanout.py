@@ -215,30 +215,49 @@ async def run(args: argparse.Namespace) -> int:
         total = int(args.rate * args.seconds)
         print(f"offering {args.rate}/s task updates for {args.seconds} s ({total}) ...", flush=True)
         in_flight: set[asyncio.Task[None]] = set()
-        gate = asyncio.Semaphore(args.concurrency)
         began = time.perf_counter()
+        skipped = 0
 
         async def one(n: int) -> None:
-            async with gate:
-                user = n % args.users
-                task_id = tasks_of[user][(n // args.users) % args.tasks_per_user]
-                if source is not None:
-                    await source.update(task_id, n, user, load)
-                else:
-                    await update(http, tokens[user], task_id, n, user, load)
+            user = n % args.users
+            task_id = tasks_of[user][(n // args.users) % args.tasks_per_user]
+            if source is not None:
+                await source.update(task_id, n, user, load)
+            else:
+                await update(http, tokens[user], task_id, n, user, load)
 
         for n in range(total):
             target = began + n / args.rate
             delay = target - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
+            if len(in_flight) >= args.concurrency:
+                skipped += 1  # open loop: a saturated API is not allowed to stretch the run
+                continue
             t = asyncio.create_task(one(n))
             in_flight.add(t)
             t.add_done_callback(in_flight.discard)
         offered_for = time.perf_counter() - began
         await asyncio.gather(*in_flight)
         load_time = time.perf_counter() - began
-        await asyncio.sleep(args.grace)  # stragglers
+
+        per_user = defaultdict(int)
+        for client in clients:
+            per_user[client.user] += 1
+        wanted = sum(per_user[user] for user in load.updates.values())
+
+        def delivered_now() -> int:
+            return sum(1 for c in clients for key in c.received if key in load.updates)
+
+        # Wait for stragglers: until everything arrived, or nothing new for `grace` seconds.
+        last, last_change = -1, time.perf_counter()
+        while time.perf_counter() - last_change < args.grace:
+            now_delivered = delivered_now()
+            if now_delivered >= wanted:
+                break
+            if now_delivered != last:
+                last, last_change = now_delivered, time.perf_counter()
+            await asyncio.sleep(0.5)
         if source is not None:
             await source.__aexit__()
         for listener in listeners:
@@ -263,6 +282,7 @@ async def run(args: argparse.Namespace) -> int:
     )
     print(
         f"updates offered {total} at {args.rate}/s (offered in {offered_for:.1f} s), "
+        f"skipped (API saturated) {skipped}, "
         f"acknowledged {load.ok} in {load_time:.1f} s = {load.ok / load_time:.0f}/s, "
         f"errors {dict(load.errors) or 0}"
     )
@@ -291,7 +311,12 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=100.0, help="updates per second offered")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--concurrency", type=int, default=64, help="API requests in flight")
-    parser.add_argument("--grace", type=float, default=5.0, help="seconds to wait for stragglers")
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=5.0,
+        help="stop waiting for stragglers after this long without progress",
+    )
     parser.add_argument(
         "--source",
         choices=["api", "amqp"],
