@@ -7,11 +7,11 @@ A TaskFlow pod spec: dict "root" $ "name" <component> "component" <component val
 {{- $root := .root -}}
 {{- $c := .component -}}
 {{- $otelName := ternary (include "taskflow-lib.name" $root) (printf "%s-%s" (include "taskflow-lib.name" $root) .name) (eq .name "serve") -}}
+automountServiceAccountToken: false
 {{- /* A pre-install hook runs before the chart's ServiceAccount exists: it uses the namespace's. */}}
 {{- if not .hook }}
 serviceAccountName: {{ include "taskflow-lib.serviceAccountName" $root }}
 {{- end }}
-automountServiceAccountToken: false
 {{- with $root.Values.image.pullSecrets }}
 imagePullSecrets:
   {{- range . }}
