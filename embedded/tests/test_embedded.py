@@ -153,3 +153,33 @@ def test_refuses_to_start_in_production(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "production" in result.stderr
+
+
+async def test_a_task_change_reaches_the_websocket_through_the_gateway(embedded: str) -> None:
+    import asyncio
+    import json
+
+    import websockets
+
+    async with httpx.AsyncClient(base_url=embedded, timeout=10) as client:
+        user = {"username": "ws-ada", "email": "ws-ada@example.test", "password": "long-password-1"}
+        assert (await client.post("/auth/register", json=user)).status_code == 201
+        login = await client.post(
+            "/auth/login", json={"username": "ws-ada", "password": "long-password-1"}
+        )
+        token = login.json()["access_token"]
+        ws_url = embedded.replace("http", "ws") + "/ws/notifications"
+        async with websockets.connect(ws_url, subprotocols=["bearer", token]) as ws:
+            assert ws.subprotocol == "bearer"
+            created = await client.post(
+                "/api/v1/tasks",
+                headers={"authorization": f"Bearer {token}"},
+                json={"title": "pushed"},
+            )
+            assert created.status_code == 201
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert frame["task"]["id"] == created.json()["id"]
+        with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+            async with websockets.connect(ws_url, subprotocols=["bearer", "forged"]):
+                pass
+        assert refused.value.response.status_code == 401
