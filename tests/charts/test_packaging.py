@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +103,60 @@ def test_chart_ships_schema_notes_and_a_helm_test(chart: str) -> None:
             "taskflow-lib.testPod"
             in (root / "templates" / "tests" / "test-readyz.yaml").read_text()
         )
+
+
+def _packaged_files(archive: Path) -> dict[str, bytes]:
+    """chart-relative path -> content; nested dependencies keep their charts/<dep>/ prefix."""
+    with tarfile.open(archive) as tar:
+        return {
+            member.name.split("/", 1)[1]: tar.extractfile(member).read()  # type: ignore[union-attr]
+            for member in tar.getmembers()
+            if member.isfile()
+        }
+
+
+def _source_files(chart: Path) -> dict[str, bytes]:
+    """What `helm package` takes from a chart directory (our .helmignore files only exclude
+    editor leftovers and .git), with packaged dependencies expanded as helm does."""
+    files = {}
+    for path in chart.rglob("*"):
+        relative = path.relative_to(chart).as_posix()
+        if not path.is_file() or relative.endswith((".orig", "~")) or relative.startswith(".git/"):
+            continue
+        if relative.startswith("charts/") and relative.endswith(".tgz"):
+            for inner, content in _packaged_files(path).items():
+                files[f"charts/{path.name.rsplit('-', 1)[0]}/{inner}"] = content
+        else:
+            files[relative] = path.read_bytes()
+    return files
+
+
+def _same(name: str, packaged: bytes, source: bytes) -> bool:
+    if name.endswith("Chart.yaml"):  # helm re-serialises Chart.yaml when packaging
+        return bool(yaml.safe_load(packaged) == yaml.safe_load(source))
+    return packaged == source
+
+
+@pytest.mark.parametrize(
+    "archive", sorted(CHARTS.glob("*/charts/*.tgz")), ids=lambda p: p.relative_to(CHARTS).as_posix()
+)
+def test_vendored_dependencies_equal_their_source(archive: Path) -> None:
+    """The packaged dependencies are committed so `helm install taskflow charts/taskflow` works
+    from a checkout; they must never drift from the charts they were packaged from."""
+    source_chart = CHARTS / archive.name.rsplit("-", 1)[0]
+    packaged = _packaged_files(archive)
+    source = _source_files(source_chart)
+    hint = "run charts/build-dependencies.sh"
+    assert set(packaged) == set(source), hint
+    stale = sorted(n for n in packaged if not _same(n, packaged[n], source[n]))
+    assert stale == [], hint
+
+
+def test_every_chart_dependency_is_vendored() -> None:
+    for chart in (*SERVICES, "taskflow"):
+        wanted = yaml.safe_load((CHARTS / chart / "Chart.yaml").read_text())["dependencies"]
+        for dependency in wanted:
+            archive = (
+                CHARTS / chart / "charts" / f"{dependency['name']}-{dependency['version']}.tgz"
+            )
+            assert archive.is_file(), f"{archive} missing: run charts/build-dependencies.sh"
