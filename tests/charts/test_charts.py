@@ -262,3 +262,34 @@ def test_realm_import_holds_the_realm_with_public_redirects(
     assert api["redirectUris"] == ["https://tasks.acme.example/*"]
     placeholders = set(re.findall(r"\$\{(\w+)", json.dumps(source)))
     assert placeholders == set(imported["placeholders"])
+
+
+def test_umbrella_without_its_data_plane_renders_only_the_services(
+    render: Render, crd_schemas: dict[tuple[str, str], Any]
+) -> None:
+    """Bring-your-own databases and identity provider: no custom resource is rendered."""
+    off = ["postgres", "rabbitmq", "redis", "keycloak", "monitoring.rules", "monitoring.dashboards"]
+    flags = [f"{part}.enabled=false" for part in off] + ["route.httpRoute.enabled=false"]
+    docs = render("taskflow", *(arg for flag in flags for arg in ("--set", flag)))
+    assert validate(docs, crd_schemas) == []
+    assert {d["apiVersion"].split("/")[0] for d in docs} <= {"v1", "apps", "batch"}
+    assert [d["kind"] for d in docs].count("Deployment") == 10
+
+
+def test_network_policies_admit_only_the_release_and_named_peers(
+    production_docs: list[dict[str, Any]],
+) -> None:
+    policies = {
+        d["metadata"]["name"]: d["spec"] for d in production_docs if d["kind"] == "NetworkPolicy"
+    }
+    deployments = {d["metadata"]["name"] for d in production_docs if d["kind"] == "Deployment"}
+    assert set(policies) == deployments
+    for name, spec in policies.items():
+        if name.endswith("-serve"):
+            (rule,) = spec["ingress"]
+            assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
+            assert {
+                "podSelector": {"matchLabels": {"app.kubernetes.io/instance": "taskflow"}}
+            } in rule["from"]
+        else:
+            assert spec["ingress"] == [], f"{name} has no port: nothing may connect to it"

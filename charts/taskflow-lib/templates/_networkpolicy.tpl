@@ -1,0 +1,45 @@
+{{/*
+Ingress NetworkPolicies, one per enabled component: a `serve` role accepts its HTTP port from
+the release's own pods (peers, the gateway, helm test) and from the peers listed in values
+(the Gateway/Ingress controller's namespace, Prometheus); a role without a port accepts nothing.
+Egress is not restricted (databases, brokers and Keycloak live in operator-managed pods).
+*/}}
+{{- define "taskflow-lib.networkPolicies" -}}
+{{- $root := . -}}
+{{- $global := $root.Values.global.taskflow.networkPolicy | default dict -}}
+{{- if or $root.Values.networkPolicy.enabled $global.enabled }}
+{{- range $name, $c := $root.Values.components }}
+{{- if $c.enabled }}
+{{- $ctx := dict "root" $root "component" $name }}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ include "taskflow-lib.componentName" $ctx }}
+  namespace: {{ $root.Release.Namespace | quote }}
+  labels:
+    {{- include "taskflow-lib.componentLabels" $ctx | nindent 4 }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "taskflow-lib.componentSelectorLabels" $ctx | nindent 6 }}
+  policyTypes: ["Ingress"]
+  {{- if $c.port }}
+  ingress:
+    - from:
+        - podSelector:
+            matchLabels:
+              app.kubernetes.io/instance: {{ $root.Release.Name }}
+        {{- with concat ($global.ingressFrom | default list) ($root.Values.networkPolicy.ingressFrom | default list) }}
+        {{- tpl (toYaml .) $root | nindent 8 }}
+        {{- end }}
+      ports:
+        - port: http
+          protocol: TCP
+  {{- else }}
+  ingress: []
+  {{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
