@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from taskflow_common.settings import BaseServiceSettings
 
@@ -67,3 +67,9 @@ class GatewaySettings(BaseServiceSettings):
     cors_allow_origins: list[str] = Field(default_factory=list)
     # Peers whose X-Forwarded-For we extend instead of replacing (an ingress in front of us).
     trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("rate_limits", mode="after")
+    @classmethod
+    def _keep_default_groups(cls, value: dict[str, RateLimitRule]) -> dict[str, RateLimitRule]:
+        """Overriding one group (e.g. only "api") must not silently unlimit the others."""
+        return {**_default_rate_limits(), **value}

@@ -25,3 +25,12 @@ def test_production_refuses_the_development_client_secret():
     # The settings base raises PlaceholderSecretError inside pydantic's validation.
     with pytest.raises(ValueError, match="keycloak_gateway_secret"):
         GatewaySettings(env="production")
+
+
+def test_overriding_one_rate_limit_group_keeps_the_others(monkeypatch):
+    monkeypatch.setenv(
+        "TASKFLOW_RATE_LIMITS", '{"api": {"rate": 5, "period_seconds": 1, "burst": 5}}'
+    )
+    limits = GatewaySettings().rate_limits
+    assert limits["api"].burst == 5
+    assert limits["auth_credentials"].burst == 10
