@@ -110,6 +110,10 @@ class UpstreamProtocolError(Exception):
     """The upstream answered with something that is not a response → 502."""
 
 
+class ClientDisconnectedError(Exception):
+    """The client went away while its request body was being forwarded: nobody to answer."""
+
+
 class UpstreamRefusedWebSocketError(Exception):
     """The upstream answered a WebSocket handshake with an HTTP status instead of 101."""
 

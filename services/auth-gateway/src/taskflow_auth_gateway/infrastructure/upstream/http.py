@@ -16,6 +16,7 @@ import aiohttp
 from yarl import URL
 
 from taskflow_auth_gateway.application.ports import (
+    ClientDisconnectedError,
     Message,
     Receive,
     Scope,
@@ -51,10 +52,6 @@ _WS_OWN_HEADERS = frozenset(
         "content-length",
     }
 )
-
-
-class ClientDisconnectedError(Exception):
-    """The downstream client went away while we were forwarding its request body."""
 
 
 class HttpUpstream:
@@ -160,6 +157,9 @@ class HttpUpstream:
                 async for chunk in exchange.body():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b""})
+        except ConnectionDroppedError as exc:
+            # Mid-body: the status is already out; the client sees the stream cut short.
+            raise UpstreamProtocolError(f"{self.name}: {exc}") from exc
         finally:
             exchange.release()
 

@@ -16,6 +16,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from taskflow_auth_gateway.application.ports import (
+    ClientDisconnectedError,
     Message,
     Receive,
     Scope,
@@ -151,6 +152,9 @@ class Proxy:
                     detail=f"The {route.upstream} service gave no valid answer.",
                 ),
             )
+        except ClientDisconnectedError:
+            status = 499  # nginx's "client closed request": nothing is sent, only counted
+            log.info("client went away mid-request", extra={"path": scope["path"]})
         except UpstreamRefusedWebSocketError as exc:
             status = exc.status
             await send_problem(
