@@ -96,3 +96,11 @@ async def test_health_of_each_service_through_the_gateway(embedded_gateway):
     assert (await client.get("/healthz/tasks")).status_code == 200
     assert (await client.get("/readyz/notify")).status_code == 200
     assert (await client.get("/readyz/nothing")).status_code == 404
+
+
+async def test_metrics_count_proxied_requests_by_upstream(embedded_gateway):
+    _, client, token, _ = embedded_gateway
+    await client.get("/api/v1/tasks/7", headers={"authorization": f"Bearer {token}"})
+    metrics = (await client.get("/metrics")).text
+    assert 'taskflow_gateway_upstream_responses_total{status="200",upstream="tasks"}' in metrics
+    assert "taskflow_gateway_upstream_duration_seconds_bucket" in metrics
