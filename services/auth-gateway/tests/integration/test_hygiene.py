@@ -66,3 +66,24 @@ async def test_auth_endpoints_are_limited_per_ip(tmp_path):
     assert limited.status_code == 429
     assert int(limited.headers["retry-after"]) >= 1
     assert limited.headers["ratelimit-limit"] == "10"
+
+
+async def test_identity_provider_down_is_503_not_500():
+    from gateway_support import free_port, keycloak_gateway
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    app = keycloak_gateway({}, keycloak_url=dead, oidc_jwks_url=f"{dead}/certs")
+    async with serving(app) as url, httpx.AsyncClient(base_url=url) as client:
+        login = await client.post("/auth/login", json={"username": "a", "password": "b"})
+        register = await client.post(
+            "/auth/register",
+            json={"username": "abc", "email": "abc@example.test", "password": "long-enough-1"},
+        )
+        ready = await client.get("/readyz")
+        token_check = await client.get("/api/v1/tasks", headers={"authorization": "Bearer x.y.z"})
+    assert login.status_code == 503
+    assert register.status_code == 503
+    assert login.headers["content-type"] == "application/problem+json"
+    assert ready.status_code == 503
+    assert "identity" in ready.json()["checks"]
+    assert token_check.status_code == 401
