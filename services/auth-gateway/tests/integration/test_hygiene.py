@@ -87,3 +87,27 @@ async def test_identity_provider_down_is_503_not_500():
     assert ready.status_code == 503
     assert "identity" in ready.json()["checks"]
     assert token_check.status_code == 401
+
+
+async def test_redis_down_lets_requests_through_and_readyz_says_so(tmp_path):
+    from gateway_support import free_port
+
+    from taskflow_auth_gateway.bootstrap import create_app
+    from taskflow_auth_gateway.config import GatewaySettings
+    from taskflow_auth_gateway.infrastructure.identity.dev import DevIdentityProvider
+    from taskflow_auth_gateway.infrastructure.ratelimit.redis import RedisRateLimiter
+
+    settings = GatewaySettings(identity_provider="development", data_dir=tmp_path)
+    app = create_app(
+        settings,
+        identity=DevIdentityProvider(data_dir=tmp_path, issuer=settings.public_url),
+        upstreams={},
+        limiter=RedisRateLimiter(f"redis://127.0.0.1:{free_port()}/0"),
+    )
+    async with serving(app) as url, httpx.AsyncClient(base_url=url) as client:
+        # Fail open: a limiter outage must not become an API outage.
+        login = await client.post("/auth/login", json={"username": "a", "password": "b"})
+        ready = await client.get("/readyz")
+    assert login.status_code == 401
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["rate-limiter"].startswith("down")
