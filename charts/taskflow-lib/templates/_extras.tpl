@@ -23,6 +23,9 @@ spec:
   endpoints:
     - port: http
       path: /metrics
+      # Our metrics carry their own `service` label (the TaskFlow service, as in the embedded
+      # mode); without honorLabels Prometheus would rename it to exported_service.
+      honorLabels: true
       interval: {{ .Values.metrics.serviceMonitor.interval }}
       scrapeTimeout: {{ .Values.metrics.serviceMonitor.scrapeTimeout }}
 {{- end -}}
