@@ -293,3 +293,29 @@ def test_network_policies_admit_only_the_release_and_named_peers(
             } in rule["from"]
         else:
             assert spec["ingress"] == [], f"{name} has no port: nothing may connect to it"
+
+
+def test_a_background_role_with_a_metrics_port_is_scraped_by_a_pod_monitor(
+    render: Render, crd_schemas: dict[tuple[str, str], Any]
+) -> None:
+    docs = render(
+        "notify",
+        "--set", "components.consume.metricsPort=9464",
+        "--set", "metrics.serviceMonitor.enabled=true",
+        "--set", "networkPolicy.enabled=true",
+    )  # fmt: skip
+    assert validate(docs, crd_schemas) == []
+    (monitor,) = [d for d in docs if d["kind"] == "PodMonitor"]
+    assert monitor["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "consume"
+    consume = next(
+        d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("consume")
+    )
+    container = consume["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "TASKFLOW_METRICS_PORT", "value": "9464"} in container["env"]
+    assert container["ports"] == [{"name": "metrics", "containerPort": 9464, "protocol": "TCP"}]
+    policy = next(
+        d
+        for d in docs
+        if d["kind"] == "NetworkPolicy" and d["metadata"]["name"].endswith("consume")
+    )
+    assert policy["spec"]["ingress"][0]["ports"] == [{"port": "metrics", "protocol": "TCP"}]

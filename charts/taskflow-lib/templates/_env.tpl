@@ -17,6 +17,10 @@ after the release. Order matters: variables referenced as $(VAR) are defined fir
 - name: TASKFLOW_PORT
   value: {{ .port | quote }}
 {{- end }}
+{{- if .metricsPort }}
+- name: TASKFLOW_METRICS_PORT
+  value: {{ .metricsPort | quote }}
+{{- end }}
 - name: TASKFLOW_LOG_LEVEL
   value: {{ $g.logLevel | quote }}
 - name: TASKFLOW_LOG_JSON

@@ -32,6 +32,46 @@ spec:
 {{- end -}}
 
 {{/*
+A PodMonitor for the roles without a Service that expose `metricsPort` (background processes
+serving prometheus_client's exporter), when monitoring is on.
+*/}}
+{{- define "taskflow-lib.podMonitors" -}}
+{{- $root := . -}}
+{{- if or .Values.metrics.serviceMonitor.enabled .Values.global.taskflow.serviceMonitors }}
+{{- range $name, $c := .Values.components }}
+{{- if and $c.enabled $c.metricsPort }}
+{{- $ctx := dict "root" $root "component" $name }}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: PodMonitor
+metadata:
+  name: {{ include "taskflow-lib.componentName" $ctx }}
+  namespace: {{ $root.Values.metrics.serviceMonitor.namespace | default $root.Release.Namespace | quote }}
+  labels:
+    {{- include "taskflow-lib.componentLabels" $ctx | nindent 4 }}
+    {{- with $root.Values.metrics.serviceMonitor.labels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  jobLabel: app.kubernetes.io/name
+  namespaceSelector:
+    matchNames:
+      - {{ $root.Release.Namespace | quote }}
+  selector:
+    matchLabels:
+      {{- include "taskflow-lib.componentSelectorLabels" $ctx | nindent 6 }}
+  podMetricsEndpoints:
+    - port: metrics
+      path: /metrics
+      honorLabels: true
+      interval: {{ $root.Values.metrics.serviceMonitor.interval }}
+      scrapeTimeout: {{ $root.Values.metrics.serviceMonitor.scrapeTimeout }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
 Schema migrations run once per install/upgrade, before new pods start (a Helm hook), so
 replicas never race to migrate; the service's `migrate` role does the work.
 */}}

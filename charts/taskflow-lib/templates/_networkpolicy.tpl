@@ -24,7 +24,7 @@ spec:
     matchLabels:
       {{- include "taskflow-lib.componentSelectorLabels" $ctx | nindent 6 }}
   policyTypes: ["Ingress"]
-  {{- if $c.port }}
+  {{- if or $c.port $c.metricsPort }}
   ingress:
     - from:
         - podSelector:
@@ -34,8 +34,14 @@ spec:
         {{- tpl (toYaml .) $root | nindent 8 }}
         {{- end }}
       ports:
+        {{- if $c.port }}
         - port: http
           protocol: TCP
+        {{- end }}
+        {{- if $c.metricsPort }}
+        - port: metrics
+          protocol: TCP
+        {{- end }}
   {{- else }}
   ingress: []
   {{- end }}

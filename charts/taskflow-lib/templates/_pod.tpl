@@ -33,7 +33,7 @@ containers:
     securityContext:
       {{- toYaml $root.Values.containerSecurityContext | nindent 6 }}
     env:
-      {{- include "taskflow-lib.env" (dict "root" $root "port" $c.port "otelName" $otelName "componentEnv" $c.env) | nindent 6 }}
+      {{- include "taskflow-lib.env" (dict "root" $root "port" $c.port "metricsPort" $c.metricsPort "otelName" $otelName "componentEnv" $c.env) | nindent 6 }}
       {{- if .hook }}
       {{- include "taskflow-lib.inlineConfig" $root | nindent 6 }}
       {{- end }}
@@ -41,11 +41,18 @@ containers:
     envFrom:
       {{- . | nindent 6 }}
     {{- end }}
-    {{- if $c.port }}
+    {{- if or $c.port $c.metricsPort }}
     ports:
+      {{- if $c.port }}
       - name: http
         containerPort: {{ $c.port }}
         protocol: TCP
+      {{- end }}
+      {{- if $c.metricsPort }}
+      - name: metrics
+        containerPort: {{ $c.metricsPort }}
+        protocol: TCP
+      {{- end }}
     {{- end }}
     {{- if and $c.port (not .noProbes) }}
     {{- include "taskflow-lib.probes" $root.Values.probes | nindent 4 }}
