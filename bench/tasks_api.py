@@ -173,11 +173,12 @@ def process(argv: list[str], env: dict[str, str], port: int, probe: str) -> Iter
             raise RuntimeError(f"{argv} did not start on port {port}")
         yield proc.pid
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 def warm_up(wrk: str, url: str, token: str, connections: int) -> None:
@@ -237,6 +238,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=5, help="a/b alternations per endpoint")
     parser.add_argument("--tasks", type=int, default=200, help="rows seeded for the user")
+    parser.add_argument("--only", choices=["GET", "list"], help="measure one endpoint only")
     args = parser.parse_args()
     wrk = ensure_wrk()
 
@@ -298,10 +300,13 @@ def main() -> None:
         ):
             sides = (("a tasks", tasks_port), ("b control", control_port))
             pids = {"a tasks": tasks_pid, "b control": control_pid}
-            for label, path in (
+            endpoints = [
                 ("GET one task", f"/api/v1/tasks/{task_id}"),
                 ("list of 50", "/api/v1/tasks?limit=50"),
-            ):
+            ]
+            if args.only:
+                endpoints = [e for e in endpoints if e[0].startswith(args.only)]
+            for label, path in endpoints:
                 for _side, port in sides:
                     warm_up(wrk, f"http://127.0.0.1:{port}{path}", token, args.connections)
                 # a and b alternate in short slices, so a burst of load from elsewhere on a

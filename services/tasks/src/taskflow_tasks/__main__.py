@@ -35,7 +35,7 @@ def main() -> None:
             port=settings.port,
             log_config=None,
             access_log=False,
-            proxy_headers=True,
+            proxy_headers=False,  # the gateway is in front; no client address is used here
             server_header=False,
         )
     elif args.role == "relay":

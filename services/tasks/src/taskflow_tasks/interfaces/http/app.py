@@ -11,7 +11,8 @@ from taskflow_common.metrics import METRICS_CONTENT_TYPE, render_metrics
 from taskflow_common.web import RequestMetricsMiddleware, install_problem_handlers, ops_router
 from taskflow_tasks.interfaces.http.deps import ApiContext
 from taskflow_tasks.interfaces.http.errors import install_domain_error_handler
-from taskflow_tasks.interfaces.http.routes import other, projects, tasks
+from taskflow_tasks.interfaces.http.routes import labels, projects, tasks
+from taskflow_tasks.interfaces.http.tracing import ServerSpanMiddleware
 
 _UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -23,19 +24,16 @@ def build_api(context: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
         version="1.0.0",
         description="Tasks, projects and sharing. Every error is application/problem+json.",
         lifespan=lifespan,
-        # FastAPI's native OpenTelemetry: one SERVER span per request (W3C context from the
-        # caller) on the global provider. Per-dependency "operation" spans, OTel metrics and
-        # OTel logs are off: they cost more CPU than the whole read path, and RED metrics
-        # come from Prometheus below.
-        telemetry={
-            "tracing": True,
-            "operation_spans": False,
-            "metrics": False,
-            "logs": False,
-            "exclude": lambda scope: scope.get("path") in _UNTRACED,
-        },
+        # Server spans come from ServerSpanMiddleware (see tracing.py for why not FastAPI's
+        # native telemetry); RED metrics from Prometheus.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.api = context
+
+    # The task routes first: they are most of the traffic, and routing tries routes in order.
+    app.include_router(tasks.router)
+    app.include_router(projects.router)
+    app.include_router(labels.router)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
@@ -44,10 +42,8 @@ def build_api(context: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
         return Response(render_metrics(), media_type=METRICS_CONTENT_TYPE)
 
     app.include_router(ops_router(context.readiness))
-    app.include_router(other.router)  # before /tasks/{id}: /tasks/export is not an id
-    app.include_router(tasks.router)
-    app.include_router(projects.router)
     install_problem_handlers(app)
     install_domain_error_handler(app)
     app.add_middleware(RequestMetricsMiddleware, service="tasks")
+    app.add_middleware(ServerSpanMiddleware, untraced_paths=_UNTRACED)
     return app

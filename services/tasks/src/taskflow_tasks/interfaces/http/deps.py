@@ -42,8 +42,22 @@ async def current_principal(request: Request) -> Principal:
     return principal
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The verified caller and the API's context: one dependency per request, not two."""
+
+    user: Principal
+    api: ApiContext
+
+
+async def authenticated_caller(request: Request) -> Caller:
+    api: ApiContext = request.app.state.api
+    return Caller(await api.auth(request), api)
+
+
 Context = Annotated[ApiContext, Depends(get_context)]
 CurrentUser = Annotated[Principal, Depends(current_principal)]
+Authed = Annotated[Caller, Depends(authenticated_caller)]
 
 
 def parse_id(raw: str, what: str = "task") -> UUID:

@@ -10,7 +10,7 @@ from taskflow_common.problems import not_found
 from taskflow_tasks.application import commands as c
 from taskflow_tasks.application.queries import ProjectView
 from taskflow_tasks.domain.model import Project
-from taskflow_tasks.interfaces.http.deps import Context, CurrentUser, JsonBody, parse_id
+from taskflow_tasks.interfaces.http.deps import Authed, JsonBody, parse_id
 from taskflow_tasks.interfaces.http.schemas import (
     MemberIn,
     ProjectCreate,
@@ -36,59 +36,59 @@ def _response(project: Project, user_id: str, status_code: int = 200, **headers:
 
 
 @router.post("", status_code=201, response_model=ProjectPublic, dependencies=[JsonBody])
-async def create_project(
-    body: ProjectCreate, request: Request, user: CurrentUser, ctx: Context
-) -> Response:
-    project = await ctx.commands.handle(
-        c.CreateProject(user.sub, body.name, body.description or "")
+async def create_project(body: ProjectCreate, request: Request, caller: Authed) -> Response:
+    project = await caller.api.commands.handle(
+        c.CreateProject(caller.user.sub, body.name, body.description or "")
     )
     location = f"{request.url.path.rstrip('/')}/{project.id}"
-    return _response(project, user.sub, 201, Location=location)
+    return _response(project, caller.user.sub, 201, Location=location)
 
 
 @router.get("", response_model=dict[str, Any])
-async def list_projects(user: CurrentUser, ctx: Context) -> Response:
-    views = await ctx.projects.list_visible(user.sub)
+async def list_projects(caller: Authed) -> Response:
+    views = await caller.api.projects.list_visible(caller.user.sub)
     return Response(
         dump({"data": [project_dict(v) for v in views], "next_cursor": None}), media_type=JSON
     )
 
 
 @router.get("/{project_id}", response_model=ProjectPublic)
-async def get_project(project_id: str, user: CurrentUser, ctx: Context) -> Response:
-    view = await ctx.projects.get_visible(user.sub, parse_id(project_id, "project"))
+async def get_project(project_id: str, caller: Authed) -> Response:
+    view = await caller.api.projects.get_visible(caller.user.sub, parse_id(project_id, "project"))
     if view is None:
         raise not_found("no such project")
     return Response(dump(project_dict(view)), media_type=JSON)
 
 
 @router.patch("/{project_id}", response_model=ProjectPublic, dependencies=[JsonBody])
-async def update_project(
-    project_id: str, body: ProjectUpdate, user: CurrentUser, ctx: Context
-) -> Response:
+async def update_project(project_id: str, body: ProjectUpdate, caller: Authed) -> Response:
     patch = {name: getattr(body, name) for name in body.model_fields_set}
-    project = await ctx.commands.handle(
-        c.UpdateProject(user.sub, parse_id(project_id, "project"), patch)
+    project = await caller.api.commands.handle(
+        c.UpdateProject(caller.user.sub, parse_id(project_id, "project"), patch)
     )
-    return _response(project, user.sub)
+    return _response(project, caller.user.sub)
 
 
 @router.delete("/{project_id}", status_code=204)
-async def delete_project(project_id: str, user: CurrentUser, ctx: Context) -> Response:
-    await ctx.commands.handle(c.DeleteProject(user.sub, parse_id(project_id, "project")))
+async def delete_project(project_id: str, caller: Authed) -> Response:
+    await caller.api.commands.handle(
+        c.DeleteProject(caller.user.sub, parse_id(project_id, "project"))
+    )
     return Response(status_code=204)
 
 
 @router.post("/{project_id}/members", response_model=ProjectPublic, dependencies=[JsonBody])
-async def set_member(project_id: str, body: MemberIn, user: CurrentUser, ctx: Context) -> Response:
+async def set_member(project_id: str, body: MemberIn, caller: Authed) -> Response:
     """Adds a member (201) or changes an existing member's role (200)."""
-    project, added = await ctx.commands.handle(
-        c.SetMember(user.sub, parse_id(project_id, "project"), body.user_id, body.role)
+    project, added = await caller.api.commands.handle(
+        c.SetMember(caller.user.sub, parse_id(project_id, "project"), body.user_id, body.role)
     )
-    return _response(project, user.sub, 201 if added else 200)
+    return _response(project, caller.user.sub, 201 if added else 200)
 
 
 @router.delete("/{project_id}/members/{user_id}", status_code=204)
-async def remove_member(project_id: str, user_id: str, user: CurrentUser, ctx: Context) -> Response:
-    await ctx.commands.handle(c.RemoveMember(user.sub, parse_id(project_id, "project"), user_id))
+async def remove_member(project_id: str, user_id: str, caller: Authed) -> Response:
+    await caller.api.commands.handle(
+        c.RemoveMember(caller.user.sub, parse_id(project_id, "project"), user_id)
+    )
     return Response(status_code=204)

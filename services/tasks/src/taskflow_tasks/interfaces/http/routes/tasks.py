@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -20,7 +20,8 @@ from taskflow_tasks.application.queries import (
 )
 from taskflow_tasks.domain.model import Priority, Status
 from taskflow_tasks.interfaces.http.conditional import etag, expected_versions, none_match
-from taskflow_tasks.interfaces.http.deps import Context, CurrentUser, JsonBody, parse_id
+from taskflow_tasks.interfaces.http.deps import Authed, JsonBody, parse_id
+from taskflow_tasks.interfaces.http.export import as_csv, as_ics, as_json
 from taskflow_tasks.interfaces.http.schemas import (
     ActivityPublic,
     BatchRequest,
@@ -53,8 +54,7 @@ def _task_response(task: Any, status_code: int = 200, **headers: str) -> Respons
 async def create_task(
     body: TaskCreate,
     request: Request,
-    user: CurrentUser,
-    ctx: Context,
+    caller: Authed,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> Response:
     fingerprint = None
@@ -68,8 +68,8 @@ async def create_task(
         fingerprint = hashlib.sha256(
             dump(body.model_dump(mode="json", exclude_unset=True))
         ).hexdigest()
-    result: CreatedTask = await ctx.commands.handle(
-        c.CreateTask(user.sub, to_values(body, patch=False), idempotency_key, fingerprint)
+    result: CreatedTask = await caller.api.commands.handle(
+        c.CreateTask(caller.user.sub, to_values(body, patch=False), idempotency_key, fingerprint)
     )
     headers = {"Location": f"{request.url.path.rstrip('/')}/{result.task.id}"}
     if result.replayed:
@@ -79,8 +79,7 @@ async def create_task(
 
 @router.get("", response_model=TaskList)
 async def list_tasks(
-    user: CurrentUser,
-    ctx: Context,
+    caller: Authed,
     status: Annotated[list[StatusName] | None, Query()] = None,
     priority: Annotated[list[PriorityName] | None, Query()] = None,
     label: Annotated[list[Annotated[str, Query(max_length=50)]] | None, Query()] = None,
@@ -115,13 +114,13 @@ async def list_tasks(
         limit=limit,
         cursor=Cursor.decode(cursor, order) if cursor else None,
     )
-    page = await ctx.tasks.list_visible(user.sub, query)
+    page = await caller.api.tasks.list_visible(caller.user.sub, query)
     body = {"data": [task_dict(task) for task in page.items], "next_cursor": page.next_cursor}
     return Response(dump(body), media_type=JSON)
 
 
 @router.post("/batch", dependencies=[JsonBody])
-async def batch(body: BatchRequest, user: CurrentUser, ctx: Context) -> Response:
+async def batch(body: BatchRequest, caller: Authed) -> Response:
     """Up to 100 updates/deletes, atomically: all applied, or none and the failures named."""
     operations = tuple(
         c.BatchOperation(
@@ -131,7 +130,9 @@ async def batch(body: BatchRequest, user: CurrentUser, ctx: Context) -> Response
         )
         for op in body.operations
     )
-    results: list[BatchResult] = await ctx.commands.handle(c.BatchTasks(user.sub, operations))
+    results: list[BatchResult] = await caller.api.commands.handle(
+        c.BatchTasks(caller.user.sub, operations)
+    )
     out = []
     for result in results:
         entry: dict[str, Any] = {"op": result.op, "id": result.task_id}
@@ -143,14 +144,34 @@ async def batch(body: BatchRequest, user: CurrentUser, ctx: Context) -> Response
     return Response(dump({"results": out}), media_type=JSON)
 
 
+_MEDIA = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "ics": "text/calendar; charset=utf-8",
+}
+
+
+@router.get("/export")
+async def export(
+    caller: Authed,
+    format: Annotated[Literal["json", "csv", "ics"], Query()] = "json",
+) -> Response:
+    tasks = await caller.api.tasks.export(caller.user.sub, caller.api.export_max_tasks)
+    render = {"json": as_json, "csv": as_csv, "ics": as_ics}[format]
+    return Response(
+        render(tasks),
+        media_type=_MEDIA[format],
+        headers={"Content-Disposition": f'attachment; filename="tasks.{format}"'},
+    )
+
+
 @router.get("/{task_id}", response_model=TaskPublic)
 async def get_task(
     task_id: str,
-    user: CurrentUser,
-    ctx: Context,
+    caller: Authed,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    task = await ctx.tasks.get_visible(user.sub, parse_id(task_id))
+    task = await caller.api.tasks.get_visible(caller.user.sub, parse_id(task_id))
     if task is None:
         raise not_found("no such task")
     if none_match(if_none_match, task.version):
@@ -162,13 +183,15 @@ async def get_task(
 async def update_task(
     task_id: str,
     body: TaskUpdate,
-    user: CurrentUser,
-    ctx: Context,
+    caller: Authed,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    task = await ctx.commands.handle(
+    task = await caller.api.commands.handle(
         c.UpdateTask(
-            user.sub, parse_id(task_id), to_values(body, patch=True), expected_versions(if_match)
+            caller.user.sub,
+            parse_id(task_id),
+            to_values(body, patch=True),
+            expected_versions(if_match),
         )
     )
     return _task_response(task)
@@ -177,25 +200,24 @@ async def update_task(
 @router.delete("/{task_id}", status_code=204)
 async def delete_task(
     task_id: str,
-    user: CurrentUser,
-    ctx: Context,
+    caller: Authed,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    await ctx.commands.handle(
-        c.DeleteTask(user.sub, parse_id(task_id), expected_versions(if_match))
+    await caller.api.commands.handle(
+        c.DeleteTask(caller.user.sub, parse_id(task_id), expected_versions(if_match))
     )
     return Response(status_code=204)
 
 
 @router.post("/{task_id}/restore", response_model=TaskPublic)
-async def restore_task(task_id: str, user: CurrentUser, ctx: Context) -> Response:
-    task = await ctx.commands.handle(c.RestoreTask(user.sub, parse_id(task_id)))
+async def restore_task(task_id: str, caller: Authed) -> Response:
+    task = await caller.api.commands.handle(c.RestoreTask(caller.user.sub, parse_id(task_id)))
     return _task_response(task)
 
 
 @router.get("/{task_id}/activity")
-async def task_activity(task_id: str, user: CurrentUser, ctx: Context) -> dict[str, Any]:
-    entries = await ctx.tasks.activity(user.sub, parse_id(task_id))
+async def task_activity(task_id: str, caller: Authed) -> dict[str, Any]:
+    entries = await caller.api.tasks.activity(caller.user.sub, parse_id(task_id))
     if entries is None:
         raise not_found("no such task")
     return {
