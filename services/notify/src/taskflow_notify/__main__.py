@@ -27,6 +27,8 @@ def _serve() -> None:
         log_config=None,
         ws_ping_interval=20,
         ws_ping_timeout=20,
+        # Frames are small JSON: deflating each one costs more CPU than it saves on loopback.
+        ws_per_message_deflate=False,
         proxy_headers=False,
     )
 

@@ -53,6 +53,16 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
     last_seq = 0
     counted = False
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale DB connections (a thread hop) before every handler; only the
+        # handshake touches the database, so frames and pings skip that hop.
+        if message["type"] == "notify.frame":
+            await self.notify_frame(message)
+        elif message["type"] == "websocket.receive":
+            await self.websocket_receive(message)
+        else:
+            await super().dispatch(message)
+
     async def connect(self) -> None:
         self._tasks: list[asyncio.Task[None]] = []
         token, as_subprotocol = token_from_scope(self.scope)
