@@ -4,7 +4,7 @@
 # tests/charts fails when a packaged copy differs from its source.
 set -euo pipefail
 cd "$(dirname "$0")"
-HELM=${HELM:-$HOME/.cache/taskflow/bin/helm}
+HELM=${TASKFLOW_HELM_BIN:-$HOME/.cache/taskflow/bin/helm}
 [ -x "$HELM" ] || { echo "helm not found at $HELM: run scripts/stack up helm" >&2; exit 1; }
 for chart in auth-gateway tasks suggest notify admin taskflow; do
   "$HELM" dependency build "$chart" >/dev/null

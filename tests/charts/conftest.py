@@ -7,6 +7,7 @@ against the Kubernetes OpenAPI schemas (kubernetes-validate) and the operators' 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -18,7 +19,10 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 CHARTS = REPO / "charts"
-HELM = Path.home() / ".cache" / "taskflow" / "bin" / "helm"
+# Installed by `scripts/stack up helm`, which also prints it as TASKFLOW_HELM_BIN.
+HELM = Path(
+    os.environ.get("TASKFLOW_HELM_BIN") or Path.home() / ".cache" / "taskflow" / "bin" / "helm"
+)
 # CI runs with a copy of shared/ beside the clone; locally it is /work/shared.
 CRD_DIR = REPO.parent / "shared" / "crds"
 SERVICE_CHARTS = ("auth-gateway", "tasks", "suggest", "notify", "admin")
