@@ -270,3 +270,22 @@ async def test_health_and_metrics(tasks_client):
         "taskflow_tasks_overdue_tasks",
     ):
         assert name in metrics
+
+
+async def test_openapi_documents_the_endpoints(tasks_client):
+    document = (await tasks_client.get("/openapi.json")).json()
+    paths = document["paths"]
+    for path in (
+        "/api/v1/tasks",
+        "/api/v1/tasks/{task_id}",
+        "/api/v1/tasks/batch",
+        "/api/v1/tasks/export",
+        "/api/v1/tasks/{task_id}/activity",
+        "/api/v1/tasks/{task_id}/restore",
+        "/api/v1/projects",
+        "/api/v1/projects/{project_id}/members",
+        "/api/v1/labels",
+    ):
+        assert path in paths, path
+    assert "get" in paths["/api/v1/tasks/{task_id}"]
+    assert "TaskCreate" in document["components"]["schemas"]

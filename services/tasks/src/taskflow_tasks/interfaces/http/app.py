@@ -31,6 +31,7 @@ def build_api(context: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
     app.state.api = context
 
     # The task routes first: they are most of the traffic, and routing tries routes in order.
+    app.router.routes.extend(tasks.fast_routes)
     app.include_router(tasks.router)
     app.include_router(projects.router)
     app.include_router(labels.router)

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import AwareDatetime
+from starlette.routing import Route
 
 from taskflow_common.problems import FieldError, ProblemError, not_found, validation_problem
 from taskflow_tasks.application import commands as c
@@ -20,7 +21,7 @@ from taskflow_tasks.application.queries import (
 )
 from taskflow_tasks.domain.model import Priority, Status
 from taskflow_tasks.interfaces.http.conditional import etag, expected_versions, none_match
-from taskflow_tasks.interfaces.http.deps import Authed, JsonBody, parse_id
+from taskflow_tasks.interfaces.http.deps import ApiContext, Authed, JsonBody, parse_id
 from taskflow_tasks.interfaces.http.export import as_csv, as_ics, as_json
 from taskflow_tasks.interfaces.http.schemas import (
     ActivityPublic,
@@ -171,12 +172,33 @@ async def get_task(
     caller: Authed,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    task = await caller.api.tasks.get_visible(caller.user.sub, parse_id(task_id))
+    """Documents the endpoint; requests are served by `get_task_fast` (same logic)."""
+    return await _read_task(caller.api, caller.user.sub, task_id, if_none_match)
+
+
+async def get_task_fast(request: Request) -> Response:
+    """GET /api/v1/tasks/{id} as a plain Starlette endpoint: the most frequent request,
+    spared FastAPI's per-request dependency solving (measured: a third of its CPU)."""
+    api: ApiContext = request.app.state.api
+    user = await api.auth(request)
+    return await _read_task(
+        api, user.sub, request.path_params["task_id"], request.headers.get("if-none-match")
+    )
+
+
+async def _read_task(
+    api: ApiContext, user_id: str, task_id: str, if_none_match: str | None
+) -> Response:
+    task = await api.tasks.get_visible(user_id, parse_id(task_id))
     if task is None:
         raise not_found("no such task")
     if none_match(if_none_match, task.version):
         return Response(status_code=304, headers={"ETag": etag(task.version)})
     return _task_response(task)
+
+
+# Matched before the FastAPI routes (see app.py); the FastAPI route above stays for OpenAPI.
+fast_routes = [Route("/api/v1/tasks/{task_id}", get_task_fast, methods=["GET"])]
 
 
 @router.patch("/{task_id}", response_model=TaskPublic, dependencies=[JsonBody])
