@@ -66,3 +66,28 @@ def test_one_valid_openapi_document_for_the_whole_suite(gateway: str) -> None:
     validate(spec)
     assert "/auth/login" in spec["paths"]
     assert any(path.startswith("/api/v1/tasks") for path in spec["paths"])
+
+
+async def test_a_task_change_is_pushed_through_the_gateway_websocket(gateway: str) -> None:
+    import asyncio
+    import json
+
+    import websockets
+
+    from taskflow_common.testing import KeycloakRealm
+
+    realm = KeycloakRealm()
+    token = realm.access_token(realm.create_user("gw-ws"))
+    ws_url = gateway.replace("http", "ws") + "/ws/notifications"
+    async with websockets.connect(ws_url, subprotocols=["bearer", token]) as ws:
+        assert ws.subprotocol == "bearer"
+        async with httpx.AsyncClient(base_url=gateway, timeout=30) as client:
+            created = await client.post(
+                "/api/v1/tasks",
+                headers={"authorization": f"Bearer {token}"},
+                json={"title": "pushed through the gateway"},
+            )
+        assert created.status_code == 201, created.text
+        # Outbox relay -> RabbitMQ -> notify consumer -> channel layer -> this socket.
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
+    assert frame["task"]["id"] == created.json()["id"]
