@@ -47,3 +47,16 @@ async def test_the_access_token_has_keycloaks_claim_shape(tmp_path):
     assert claims["realm_access"] == {"roles": ["user"]}
     assert {"sub", "preferred_username", "email", "nbf", "jti"} <= set(claims)
     await provider.close()
+
+
+async def test_configured_usernames_register_as_admins(tmp_path):
+    provider = DevIdentityProvider(
+        data_dir=tmp_path, issuer="http://embedded.test", admin_usernames=frozenset({"Root"})
+    )
+    await provider.register("root", "root@example.test", "long-password-1")
+    await provider.register("plain", "plain@example.test", "long-password-1")
+    for name, roles in (("root", ["user", "admin"]), ("plain", ["user"])):
+        token = (await provider.login(name, "long-password-1")).access_token
+        claims = jwt.decode(token, options={"verify_signature": False})
+        assert claims["realm_access"]["roles"] == roles
+    await provider.close()
