@@ -69,8 +69,14 @@ def _worker(extra: list[str]) -> None:
     from taskflow_notify import bootstrap
 
     bootstrap.setup_django()
-    container = bootstrap.configure()
+    container = bootstrap.configure(telemetry_now=False)
     migrate_schema(container.settings.db_schema)
+    from celery.signals import worker_process_init
+
+    @worker_process_init.connect(weak=False)
+    def _telemetry_in_child(**_: object) -> None:
+        bootstrap.init_process_telemetry(container.settings)
+
     if container.settings.metrics_port:
         from prometheus_client import start_http_server
 

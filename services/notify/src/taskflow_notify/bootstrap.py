@@ -45,6 +45,7 @@ def configure(
     issuer: str | None = None,
     audience: str | None = None,
     logging_and_telemetry: bool = True,
+    telemetry_now: bool = True,
 ) -> NotifyContainer:
     """Build this process's adapters from Django's settings and install them."""
     from django.apps import apps
@@ -57,12 +58,8 @@ def configure(
     cfg: NotifySettings = django_settings.TASKFLOW_NOTIFY
     if logging_and_telemetry:
         configure_logging(cfg.otel_service_name or "taskflow-notify", cfg.log_level, cfg.log_json)
-        init_telemetry(
-            cfg.otel_service_name or "taskflow-notify",
-            otlp_endpoint=cfg.otel_exporter_otlp_endpoint,
-            otlp_protocol=cfg.otel_exporter_otlp_protocol,
-            disabled=cfg.otel_sdk_disabled,
-        )
+        if telemetry_now:
+            init_process_telemetry(cfg)
     verifier = JwtVerifier(
         issuer=issuer or cfg.oidc_issuer,
         audience=audience or cfg.oidc_audience,
@@ -85,6 +82,17 @@ def configure(
     install(verifier=verifier, checks=lambda: readiness_checks(cfg), name="notify")
     create_celery_app()
     return container
+
+
+def init_process_telemetry(cfg: NotifySettings) -> None:
+    """OpenTelemetry for this process. Celery's prefork children call it themselves
+    (`worker_process_init`): an exporter thread started before the fork would not survive it."""
+    init_telemetry(
+        cfg.otel_service_name or "taskflow-notify",
+        otlp_endpoint=cfg.otel_exporter_otlp_endpoint,
+        otlp_protocol=cfg.otel_exporter_otlp_protocol,
+        disabled=cfg.otel_sdk_disabled,
+    )
 
 
 def _keycloak_directory(cfg: NotifySettings) -> UserDirectory:
