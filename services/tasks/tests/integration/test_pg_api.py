@@ -102,3 +102,45 @@ async def test_batch_is_atomic_on_postgres(pg_user):
     assert response.json()["failures"][0]["id"] == theirs["id"]
     assert (await alice.get(f"/api/v1/tasks/{mine['id']}")).json()["title"] == "mine"
     assert (await bob.get(f"/api/v1/tasks/{theirs['id']}")).status_code == 200
+
+
+async def test_hostile_input_is_4xx_never_5xx_on_postgres(pg_user):
+    alice = pg_user()
+    task = await alice.create_task(title="target")
+    url = f"/api/v1/tasks/{task['id']}"
+    bad_bodies = [
+        b'{"title": "nul \\u0000 byte"}',
+        b'{"title": "lone \\ud800 surrogate"}',
+        b'{"title": "t", "labels": ["a\\u0000"]}',
+        b'{"title": "t", "due_at": "9999-12-31T23:59:59-10:00"}',
+        b'{"title": "t", "due_at": "0001-01-01T00:00:00+10:00"}',
+        b'{"title": "t", "position": 1e400}',
+        b"[]",
+        b'"title"',
+        b'{"title": {"nested": true}}',
+    ]
+    for raw in bad_bodies:
+        for method, target in (("POST", "/api/v1/tasks"), ("PATCH", url)):
+            response = await alice.request(
+                method, target, content=raw, headers={"Content-Type": "application/json"}
+            )
+            assert 400 <= response.status_code < 500, (method, raw, response.text)
+    for params in (
+        {"q": "a\x00b"},
+        {"label": "x\x00"},
+        {"assignee_id": "\x00"},
+        {"due_before": "9999-12-31T23:59:59-10:00"},
+        {"q": "'); DROP TABLE x; --"},
+        {
+            "cursor": "eyJzIjogImNyZWF0ZWRfYXQiLCAidiI6ICI5OTk5LTEyLTMxVDIzOjU5OjU5LTEwOjAwIiwgImkiOiAiMDFhMjE4MDEtNGY1ZC03MDhlLTkzNjYtODAzN2JlNzkzMTJkIn0"
+        },
+    ):
+        response = await alice.get("/api/v1/tasks", params=params)
+        assert 400 <= response.status_code < 500 or response.status_code == 200, (
+            params,
+            response.text,
+        )
+        assert response.status_code != 500
+    response = await alice.delete(f"/api/v1/projects/{task['id']}/members/%00")
+    assert response.status_code == 404
+    assert (await alice.get(url)).json()["version"] == 1

@@ -75,10 +75,10 @@ class Cursor:
             return
         try:
             parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is None or parsed.utcoffset() or not 1900 <= parsed.year <= 9000:
+                raise ValueError("not a UTC timestamp we issue")
         except (TypeError, ValueError) as exc:
             raise InvalidCursor("the cursor is not one this API issued") from exc
-        if parsed.tzinfo is None:
-            raise InvalidCursor("the cursor is not one this API issued")
 
     @classmethod
     def after(cls, task: Task, sort: Sort) -> Cursor:

@@ -336,11 +336,17 @@ def _description(value: Any) -> str:
     return text
 
 
+# Far enough for any plan; near the ends of datetime's range, offsets and reminders overflow.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 9000
+
+
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
         raise ValueError("must carry a UTC offset (RFC 3339)")
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
     return value.astimezone(UTC)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic_core import to_json
 
 from taskflow_tasks.application.queries import ProjectView
@@ -15,8 +15,22 @@ StatusName = Literal["todo", "in_progress", "done", "cancelled"]
 PriorityName = Literal["none", "low", "medium", "high", "urgent"]
 RoleName = Literal["viewer", "editor", "owner"]
 # Generous caps so absurd payloads are refused by the parser; the domain owns the real limits.
-ShortText = Annotated[str, Field(max_length=1_000)]
-LongText = Annotated[str, Field(max_length=20_000)]
+
+
+def storable_text(value: str) -> str:
+    """Postgres text holds neither NUL nor lone surrogates: refuse them here (a 422), not there."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(storable_text)]
+ShortText = Annotated[str, Field(max_length=1_000), AfterValidator(storable_text)]
+LongText = Annotated[str, Field(max_length=20_000), AfterValidator(storable_text)]
 
 
 class _Input(BaseModel):
@@ -36,7 +50,7 @@ class TaskCreate(_Input):
     parent_id: UUID | None = None
     recurrence: ShortText | None = None
     reminders: (
-        Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=50)] | None
+        Annotated[list[Annotated[Text, Field(max_length=64)]], Field(max_length=50)] | None
     ) = None
     position: float | None = None
 
@@ -141,7 +155,7 @@ class ProjectUpdate(_Input):
 
 
 class MemberIn(_Input):
-    user_id: Annotated[str, Field(min_length=1, max_length=255)]
+    user_id: Annotated[Text, Field(min_length=1, max_length=255)]
     role: RoleName
 
 

@@ -88,6 +88,8 @@ async def set_member(project_id: str, body: MemberIn, caller: Authed) -> Respons
 
 @router.delete("/{project_id}/members/{user_id}", status_code=204)
 async def remove_member(project_id: str, user_id: str, caller: Authed) -> Response:
+    if "\x00" in user_id:  # no user id holds one (and Postgres text cannot)
+        raise not_found("no such member")
     await caller.api.commands.handle(
         c.RemoveMember(caller.user.sub, parse_id(project_id, "project"), user_id)
     )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from pydantic import AwareDatetime
+from pydantic import AfterValidator, AwareDatetime
 from starlette.routing import Route
 
 from taskflow_common.problems import FieldError, ProblemError, not_found, validation_problem
@@ -32,6 +33,7 @@ from taskflow_tasks.interfaces.http.schemas import (
     TaskList,
     TaskPublic,
     TaskUpdate,
+    Text,
     dump,
     task_dict,
     to_values,
@@ -78,19 +80,26 @@ async def create_task(
     return _task_response(result.task, 201, **headers)
 
 
+def _plausible(moment: datetime | None) -> datetime | None:
+    """A filter date Postgres and Python can both represent once moved to UTC."""
+    if moment is not None and not 1900 <= moment.year <= 9000:
+        raise ValueError("must be between the years 1900 and 9000")
+    return moment
+
+
 @router.get("", response_model=TaskList)
 async def list_tasks(
     caller: Authed,
     status: Annotated[list[StatusName] | None, Query()] = None,
     priority: Annotated[list[PriorityName] | None, Query()] = None,
-    label: Annotated[list[Annotated[str, Query(max_length=50)]] | None, Query()] = None,
+    label: Annotated[list[Annotated[Text, Query(max_length=50)]] | None, Query()] = None,
     project_id: UUID | None = None,
-    assignee_id: Annotated[str | None, Query(max_length=255)] = None,
+    assignee_id: Annotated[Text | None, Query(max_length=255)] = None,
     parent_id: UUID | None = None,
-    due_before: AwareDatetime | None = None,
-    due_after: AwareDatetime | None = None,
+    due_before: Annotated[AwareDatetime | None, AfterValidator(_plausible)] = None,
+    due_after: Annotated[AwareDatetime | None, AfterValidator(_plausible)] = None,
     overdue: bool | None = None,
-    q: Annotated[str | None, Query(max_length=500)] = None,
+    q: Annotated[Text | None, Query(max_length=500)] = None,
     deleted: bool = False,
     sort: Annotated[str, Query(pattern=r"^-?(due_at|priority|created_at|updated_at)$")] = (
         "created_at"
