@@ -136,11 +136,19 @@ class AsgiUpstream:
         if not self._running:
             raise UpstreamUnavailableError(f"{self.name} is not running")
         started = asyncio.Event()
+        send_error: BaseException | None = None
 
         async def tracking_send(message: Message) -> None:
+            nonlocal send_error
+            try:
+                await send(message)
+            except BaseException as exc:
+                # The gateway's own side refused the message (e.g. a 429 after all): that is
+                # not the app failing, and must reach the proxy unchanged.
+                send_error = exc
+                raise
             if message["type"] == "http.response.start":
                 started.set()
-            await send(message)
 
         call = asyncio.create_task(self.app(self._scope(scope), receive, tracking_send))
         waiter = asyncio.create_task(started.wait())
@@ -155,6 +163,8 @@ class AsgiUpstream:
         except (UpstreamTimeoutError, asyncio.CancelledError):
             raise
         except Exception as exc:
+            if send_error is not None:
+                raise send_error from None
             if not started.is_set():
                 raise UpstreamProtocolError(f"{self.name} failed: {exc!r}") from exc
             log.warning("%s failed mid-response", self.name, exc_info=True)
@@ -164,6 +174,8 @@ class AsgiUpstream:
                 call.cancel()
                 with contextlib.suppress(BaseException):
                     await call
+        if send_error is not None:
+            raise send_error
         if not started.is_set():
             raise UpstreamProtocolError(f"{self.name} returned without a response")
 

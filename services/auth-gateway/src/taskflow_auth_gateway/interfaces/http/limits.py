@@ -23,23 +23,65 @@ AUTH_GROUPS = {
 }
 
 
+_MAX_TRACKED_KEYS = 100_000
+
+
 class RateLimits:
     def __init__(self, limiter: RateLimiter | None, quotas: Mapping[str, Quota]) -> None:
         self.limiter = limiter
         self.quotas = dict(quotas)
+        # Per bucket: what the last decision left, and how many safe requests are out
+        # alongside their check right now (see reserve_alongside).
+        self._remaining: dict[str, int] = {}
+        self._alongside: dict[str, int] = {}
+
+    def reserve_alongside(self, group: str, key: str) -> bool:
+        """May a safe request (GET/HEAD) go upstream while its limit check is still running?
+
+        Yes while fewer than half of what the last decision left are already out that way.
+        The count in the limiter stays exact and a refusal still answers 429; what this bounds
+        is the work refused requests can cause upstream: at most half the remaining budget.
+        Call `release_alongside` when the check has answered.
+        """
+        bucket = f"{group}:{key}"
+        out = self._alongside.get(bucket, 0)
+        if out >= self._remaining.get(bucket, 0) // 2:
+            return False
+        self._alongside[bucket] = out + 1
+        return True
+
+    def release_alongside(self, group: str, key: str) -> None:
+        bucket = f"{group}:{key}"
+        out = self._alongside.get(bucket, 0) - 1
+        if out > 0:
+            self._alongside[bucket] = out
+        else:
+            self._alongside.pop(bucket, None)
 
     async def hit(self, group: str, key: str) -> Decision | None:
         """The decision, or None when the group is not limited or the limiter failed."""
         quota = self.quotas.get(group)
         if self.limiter is None or quota is None:
             return None
+        bucket = f"{group}:{key}"
         try:
-            return await self.limiter.hit(f"{group}:{key}", quota)
+            decision = await self.limiter.hit(bucket, quota)
         except Exception:
             # Fail open: a Redis outage must not take the whole API down with it.
             RATE_LIMITER_ERRORS.inc()
             log.warning("rate limiter unavailable; request let through", exc_info=True)
             return None
+        if len(self._remaining) >= _MAX_TRACKED_KEYS:
+            self._remaining.clear()
+        self._remaining[bucket] = decision.remaining if decision.allowed else 0
+        return decision
+
+    async def hit_alongside(self, group: str, key: str) -> Decision | None:
+        """`hit` for a request reserved with `reserve_alongside`."""
+        try:
+            return await self.hit(group, key)
+        finally:
+            self.release_alongside(group, key)
 
     async def refuse(self, scope: Scope, send: Send, decision: Decision, group: str) -> None:
         RATE_LIMITED.labels(group).inc()

@@ -7,6 +7,7 @@ traceparent of the gateway's own span.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ from taskflow_auth_gateway.application.ports import (
 )
 from taskflow_auth_gateway.application.tokens import EdgeTokenVerifier
 from taskflow_auth_gateway.domain.headers import upstream_request_headers
+from taskflow_auth_gateway.domain.ratelimit import Decision
 from taskflow_auth_gateway.domain.routes import Route
 from taskflow_auth_gateway.interfaces.http.limits import RateLimits
 from taskflow_auth_gateway.interfaces.http.metrics import UPSTREAM_DURATION, UPSTREAM_RESPONSES
@@ -77,10 +79,16 @@ class Proxy:
             if principal is None:
                 return
         limit_key = f"user:{principal.sub}" if principal else f"ip:{scope['taskflow.client_ip']}"
-        decision = await self.limits.hit("api", limit_key)
-        if decision is not None and not decision.allowed:
-            await self.limits.refuse(scope, send, decision, "api")
-            return
+        decision: Decision | None = None
+        pending: asyncio.Future[Decision | None] | None = None
+        if scope.get("method") in _SAFE_METHODS and self.limits.reserve_alongside("api", limit_key):
+            # Far from its limit: check while the request travels (hides the Redis round trip).
+            pending = asyncio.ensure_future(self.limits.hit_alongside("api", limit_key))
+        else:
+            decision = await self.limits.hit("api", limit_key)
+            if decision is not None and not decision.allowed:
+                await self.limits.refuse(scope, send, decision, "api")
+                return
 
         upstream = self.upstreams.get(route.upstream)
         if upstream is None:
@@ -96,9 +104,13 @@ class Proxy:
         status = 0
 
         async def upstream_send(message: Message) -> None:
-            nonlocal status
+            nonlocal status, decision
             kind = message["type"]
             if kind == "http.response.start":
+                if pending is not None:
+                    decision = await pending
+                    if decision is not None and not decision.allowed:
+                        raise _RefusedAfterAllError(decision)
                 status = message["status"]
                 if decision is not None:
                     message["headers"] = [
@@ -152,6 +164,9 @@ class Proxy:
                     detail=f"The {route.upstream} service gave no valid answer.",
                 ),
             )
+        except _RefusedAfterAllError as exc:
+            status = 429
+            await self.limits.refuse(scope, send, exc.decision, "api")
         except ClientDisconnectedError:
             status = 499  # nginx's "client closed request": nothing is sent, only counted
             log.info("client went away mid-request", extra={"path": scope["path"]})
@@ -195,6 +210,17 @@ class Proxy:
             n == b"transfer-encoding" and b"chunked" in v.lower() for n, v in headers
         )
         return inner
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+class _RefusedAfterAllError(Exception):
+    """The limit check that ran alongside a safe request said no: answer 429 instead."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__("rate limited")
+        self.decision = decision
 
 
 async def _answer(scope: Scope, send: Send, status: int, problem: Problem) -> None:
