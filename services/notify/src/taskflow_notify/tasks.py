@@ -1,15 +1,27 @@
-"""Celery tasks: thin wrappers that call the delivery functions and schedule retries."""
+"""Celery tasks: thin wrappers that call the delivery functions and schedule retries.
+
+The trace continues across the Celery hop: the enqueuer puts W3C `traceparent`/`tracestate`
+in the task's headers and each run opens its span under that context.
+"""
 
 from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from celery import shared_task
 from celery.app.task import Task
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Span, SpanKind
 
 from taskflow_notify import delivery
 from taskflow_notify.container import container
+
+_tracer = trace.get_tracer("taskflow_notify.tasks")
+_TRACE_HEADERS = ("traceparent", "tracestate")
 
 
 def _backoff(retries: int) -> float:
@@ -17,6 +29,32 @@ def _backoff(retries: int) -> float:
     base = settings.delivery_retry_base_seconds * (2**retries)
     # Full jitter keeps a recovering receiver from being hit by every retry at once.
     return min(settings.delivery_retry_max_seconds, base) * random.uniform(0.5, 1.0)  # noqa: S311
+
+
+def _trace_carrier(request: Any) -> dict[str, str]:
+    headers = getattr(request, "headers", None) or {}
+    carrier = {}
+    for key in _TRACE_HEADERS:
+        value = headers.get(key) or getattr(request, key, None)
+        if isinstance(value, str):
+            carrier[key] = value
+    return carrier
+
+
+@contextmanager
+def _task_span(task: Task, delivery_id: str) -> Iterator[Span]:
+    context = propagate.extract(_trace_carrier(task.request))
+    with _tracer.start_as_current_span(
+        f"{task.name} process",
+        context=context,
+        kind=SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": "celery",
+            "taskflow.delivery_id": delivery_id,
+            "celery.retries": task.request.retries or 0,
+        },
+    ) as span:
+        yield span
 
 
 @shared_task(
@@ -28,14 +66,18 @@ def _backoff(retries: int) -> float:
 )
 def send_email(self: Task, delivery_id: str) -> str:
     c = container()
-    attempt = delivery.delivery_send_email(
-        delivery_id=uuid.UUID(delivery_id),
-        users=c.users,
-        sender=c.email,
-        max_attempts=c.settings.delivery_max_attempts,
-    )
+    with _task_span(self, delivery_id) as span:
+        attempt = delivery.delivery_send_email(
+            delivery_id=uuid.UUID(delivery_id),
+            users=c.users,
+            sender=c.email,
+            max_attempts=c.settings.delivery_max_attempts,
+        )
+        span.set_attribute("taskflow.outcome", attempt.outcome.value)
     if attempt.outcome is delivery.Outcome.RETRY:
-        raise self.retry(countdown=_backoff(self.request.retries))
+        raise self.retry(
+            countdown=_backoff(self.request.retries), headers=_trace_carrier(self.request)
+        )
     return attempt.outcome.value
 
 
@@ -48,17 +90,23 @@ def send_email(self: Task, delivery_id: str) -> str:
 )
 def send_webhook(self: Task, delivery_id: str) -> str:
     c = container()
-    attempt = delivery.delivery_send_webhook(
-        delivery_id=uuid.UUID(delivery_id),
-        sender=c.webhooks,
-        max_attempts=c.settings.delivery_max_attempts,
-    )
+    with _task_span(self, delivery_id) as span:
+        attempt = delivery.delivery_send_webhook(
+            delivery_id=uuid.UUID(delivery_id),
+            sender=c.webhooks,
+            max_attempts=c.settings.delivery_max_attempts,
+        )
+        span.set_attribute("taskflow.outcome", attempt.outcome.value)
     if attempt.outcome is delivery.Outcome.RETRY:
-        raise self.retry(countdown=_backoff(self.request.retries))
+        raise self.retry(
+            countdown=_backoff(self.request.retries), headers=_trace_carrier(self.request)
+        )
     return attempt.outcome.value
 
 
 def enqueue_delivery(channel: str, delivery_id: str) -> None:
-    """The DeliveryEnqueuer services.event_ingest calls after commit."""
+    """The DeliveryEnqueuer services.event_ingest calls after commit (trace context included)."""
     task = send_email if channel == "email" else send_webhook
-    task.delay(delivery_id)
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    task.apply_async([delivery_id], headers=carrier)

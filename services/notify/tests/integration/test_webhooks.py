@@ -128,3 +128,51 @@ def test_private_targets_are_refused_when_not_allowed(
     row.refresh_from_db()
     assert row.status == "failed"
     assert "refused" in row.last_error
+
+
+def test_the_trace_continues_across_the_celery_hop(
+    notify_django: Any, notify_worker: None, nh: Any
+) -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):  # the session runs with OTel disabled
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+
+    receiver = Receiver(failures=1)
+    try:
+        user = nh.new_user_id()
+        webhook = services.webhook_create(
+            user_id=user,
+            url=receiver.url,
+            events=["*"],
+            secret="s" * 32,
+            sender=notify_django.webhooks,
+            max_per_user=20,
+        )
+        with trace.get_tracer("test").start_as_current_span("event consumed") as parent:
+            services.event_ingest(
+                envelope=nh.task_assigned(nh.new_user_id(), user), enqueue=tasks.enqueue_delivery
+            )
+        trace_id = parent.get_span_context().trace_id
+        assert nh.wait_for(
+            lambda: Delivery.objects.filter(webhook=webhook, status="sent").exists(), 30
+        )
+        runs = nh.wait_for(
+            lambda: [
+                s for s in exporter.get_finished_spans() if s.name == "notify.send_webhook process"
+            ],
+            5,
+        )
+    finally:
+        receiver.server.shutdown()
+    # The first attempt failed (retry) and the second succeeded: both in the caller's trace.
+    assert len(runs) >= 2
+    assert {s.context.trace_id for s in runs} == {trace_id}
+    assert {s.attributes["taskflow.outcome"] for s in runs} >= {"retry", "sent"}
