@@ -191,7 +191,7 @@ async def get_task_fast(request: Request) -> Response:
     api: ApiContext = request.app.state.api
     user = await api.auth(request)
     return await _read_task(
-        api, user.sub, request.path_params["task_id"], request.headers.get("if-none-match")
+        api, user.sub, str(request.path_params["task_id"]), request.headers.get("if-none-match")
     )
 
 
@@ -207,7 +207,8 @@ async def _read_task(
 
 
 # Matched before the FastAPI routes (see app.py); the FastAPI route above stays for OpenAPI.
-fast_routes = [Route("/api/v1/tasks/{task_id}", get_task_fast, methods=["GET"])]
+# Only ids shaped like UUIDs match here, so /tasks/export and malformed ids reach FastAPI.
+fast_routes = [Route("/api/v1/tasks/{task_id:uuid}", get_task_fast, methods=["GET"])]
 
 
 @router.patch("/{task_id}", response_model=TaskPublic, dependencies=[JsonBody])
