@@ -193,6 +193,10 @@ async def _run_worker(
     needs_bus: bool,
 ) -> None:
     _init_telemetry(settings)
+    if settings.metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port, addr=settings.host)
     db = build_database(settings)
     bus = build_bus(settings) if needs_bus else None
     listener: asyncio.Task[None] | None = None

@@ -27,3 +27,5 @@ class Settings(BaseServiceSettings):
     idempotency_ttl_hours: int = Field(default=48, ge=24)
     export_max_tasks: int = Field(default=10_000, ge=1)
     gauge_refresh_seconds: float = Field(default=15.0, ge=0)
+    # The relay and scheduler roles serve no API; with a port set they expose /metrics there.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
