@@ -170,3 +170,45 @@ async def test_metrics_count_connections_and_deliveries(
         text = (await client.get(f"http://{notify_server}/metrics")).text
     assert 'taskflow_notify_deliveries_total{channel="websocket",outcome="sent"}' in text
     assert 'taskflow_notify_event_to_delivery_seconds_bucket{channel="websocket"' in text
+
+
+async def test_an_idle_connection_still_hears_after_redis_read_timeouts(
+    notify_server: str, notify_test_issuer: Any, nh: Any
+) -> None:
+    # redis-py's default 5 s read timeout used to kill quiet pub/sub subscribers
+    # (channels_redis issue 422); the layer is configured with socket_timeout=None.
+    user = nh.new_user_id()
+    async with _connect(notify_server, notify_test_issuer.token(user)) as ws:
+        await asyncio.sleep(7)
+        await make_event_handler()(nh.task_created(user))
+        frame = await _until(ws, lambda f: f["type"] == "task.changed")
+    assert frame["task"]["owner_id"] == user
+
+
+async def test_a_burst_reaches_every_connection_complete_and_in_order(
+    notify_server: str, notify_test_issuer: Any, nh: Any
+) -> None:
+    from channels.layers import get_channel_layer
+
+    from taskflow_notify.planning import TaskChange
+    from taskflow_notify.pushes import push_outcome
+    from taskflow_notify.services import IngestOutcome
+
+    user = nh.new_user_id()
+    layer = get_channel_layer()
+    token = notify_test_issuer.token(user)
+    burst = 1000
+    conns = [_connect(notify_server, token) for _ in range(5)]
+    sockets = [await c.__aenter__() for c in conns]
+    try:
+        for version in range(1, burst + 1):
+            task = {"id": "t", "owner_id": user, "version": version}
+            await push_outcome(
+                layer, IngestOutcome(None, [], TaskChange("updated", task, frozenset({user})))
+            )
+        for ws in sockets:
+            versions = [f["task"]["version"] for f in await _frames(ws, 2.0)]
+            assert versions == list(range(1, burst + 1))  # none dropped, none reordered
+    finally:
+        for c in conns:
+            await c.__aexit__(None, None, None)
