@@ -44,6 +44,7 @@ def _consume() -> None:
 
 
 async def _consume_forever(amqp_url: str, metrics_port: int | None) -> None:
+    from taskflow_common.messaging import RetryPolicy
     from taskflow_common.messaging.amqp import AmqpEventBus
     from taskflow_notify.consumers.events import CONSUMER, PATTERNS, make_event_handler
 
@@ -57,7 +58,9 @@ async def _consume_forever(amqp_url: str, metrics_port: int | None) -> None:
         loop.add_signal_handler(sig, stop.set)
     bus = AmqpEventBus(amqp_url, prefetch=64)
     await bus.start()
-    await bus.subscribe(CONSUMER, PATTERNS, make_event_handler())
+    # Patient retries: a database restart must not send events to the dead-letter queue.
+    retry = RetryPolicy(max_attempts=12, initial_delay=0.5, max_delay=30.0)
+    await bus.subscribe(CONSUMER, PATTERNS, make_event_handler(), retry=retry)
     await stop.wait()
     await bus.close()
 

@@ -6,6 +6,7 @@ in the task's headers and each run opens its span under that context.
 
 from __future__ import annotations
 
+import logging
 import random
 import uuid
 from collections.abc import Iterator
@@ -20,7 +21,11 @@ from opentelemetry.trace import Span, SpanKind
 from taskflow_notify import delivery
 from taskflow_notify.container import container
 
+log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("taskflow_notify.tasks")
+# Unexpected failures (database or broker hiccups) are retried this often before giving up;
+# the delivery row stays pending, so a later redelivery could still send it.
+_MAX_UNEXPECTED_RETRIES = 20
 _TRACE_HEADERS = ("traceparent", "tracestate")
 
 
@@ -57,6 +62,22 @@ def _task_span(task: Task, delivery_id: str) -> Iterator[Span]:
         yield span
 
 
+@contextmanager
+def _retry_unexpected(task: Task) -> Iterator[None]:
+    """Anything but a clean outcome is retried with backoff (the send rolled back)."""
+    try:
+        yield
+    except Exception as exc:
+        if task.request.retries >= _MAX_UNEXPECTED_RETRIES:
+            raise
+        log.warning("delivery failed unexpectedly; retrying", exc_info=True)
+        raise task.retry(
+            exc=exc,
+            countdown=_backoff(task.request.retries),
+            headers=_trace_carrier(task.request),
+        ) from exc
+
+
 @shared_task(
     bind=True,
     acks_late=True,
@@ -66,7 +87,7 @@ def _task_span(task: Task, delivery_id: str) -> Iterator[Span]:
 )
 def send_email(self: Task, delivery_id: str) -> str:
     c = container()
-    with _task_span(self, delivery_id) as span:
+    with _task_span(self, delivery_id) as span, _retry_unexpected(self):
         attempt = delivery.delivery_send_email(
             delivery_id=uuid.UUID(delivery_id),
             users=c.users,
@@ -90,7 +111,7 @@ def send_email(self: Task, delivery_id: str) -> str:
 )
 def send_webhook(self: Task, delivery_id: str) -> str:
     c = container()
-    with _task_span(self, delivery_id) as span:
+    with _task_span(self, delivery_id) as span, _retry_unexpected(self):
         attempt = delivery.delivery_send_webhook(
             delivery_id=uuid.UUID(delivery_id),
             sender=c.webhooks,

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 from redis import Redis
+from redis.exceptions import RedisError
 
 from taskflow_notify.ports import UserContact
 
@@ -43,7 +44,7 @@ class KeycloakUserDirectory:
 
     def contact_for(self, user_id: str) -> UserContact | None:
         key = f"taskflow:notify:user:{user_id}"
-        cached = self._redis.get(key) if self._ttl else None
+        cached = self._cache_get(key)
         if cached is not None:
             return _contact(user_id, json.loads(cached))
         response = httpx.get(
@@ -55,9 +56,27 @@ class KeycloakUserDirectory:
             return None
         response.raise_for_status()
         user = response.json()
-        if self._ttl:
-            self._redis.set(key, json.dumps(user), ex=self._ttl)
+        self._cache_set(key, json.dumps(user))
         return _contact(user_id, user)
+
+    # The cache only saves Keycloak round trips: when Redis is down, ask Keycloak directly.
+    def _cache_get(self, key: str) -> bytes | None:
+        if not self._ttl:
+            return None
+        try:
+            value = self._redis.get(key)
+        except RedisError:
+            log.warning("user cache unavailable; asking Keycloak", exc_info=True)
+            return None
+        return value if isinstance(value, bytes) else None
+
+    def _cache_set(self, key: str, value: str) -> None:
+        if not self._ttl:
+            return
+        try:
+            self._redis.set(key, value, ex=self._ttl)
+        except RedisError:
+            log.warning("user cache unavailable; not caching", exc_info=True)
 
     def _service_token(self) -> str:
         with self._lock:
