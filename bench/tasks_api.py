@@ -105,7 +105,8 @@ async def create_database(user_id: str, tasks: int) -> tuple[str, str, str]:
     url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     sys.path.insert(0, str(ROOT / "services" / "tasks" / "src"))
     from taskflow_tasks.application import commands as c
-    from taskflow_tasks.application.handlers import CommandBus, Deps
+    from taskflow_tasks.application.deps import Deps
+    from taskflow_tasks.application.handlers import CommandBus
     from taskflow_tasks.infrastructure.db import migrate
     from taskflow_tasks.infrastructure.db.engine import create_engine
     from taskflow_tasks.infrastructure.db.uow import SqlUnitOfWork

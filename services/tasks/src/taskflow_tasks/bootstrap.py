@@ -29,7 +29,8 @@ from taskflow_common.health import ReadinessCheck
 from taskflow_common.messaging import EventBus
 from taskflow_common.telemetry import init_telemetry
 from taskflow_common.web import BearerAuth
-from taskflow_tasks.application.handlers import CommandBus, Deps
+from taskflow_tasks.application.deps import Deps
+from taskflow_tasks.application.handlers import CommandBus
 from taskflow_tasks.config import Settings
 from taskflow_tasks.infrastructure.db import migrate
 from taskflow_tasks.infrastructure.db.engine import create_engine, is_sqlite

@@ -11,7 +11,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import func, select, text
 
 from taskflow_tasks.application import commands as c
-from taskflow_tasks.application.handlers import CommandBus, Deps
+from taskflow_tasks.application.deps import Deps
+from taskflow_tasks.application.handlers import CommandBus
 from taskflow_tasks.domain.model import Task
 from taskflow_tasks.infrastructure.db import migrate
 from taskflow_tasks.infrastructure.db import tables as t

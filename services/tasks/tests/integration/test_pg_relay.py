@@ -18,7 +18,8 @@ from taskflow_common.messaging.amqp import EXCHANGE, AmqpEventBus
 from taskflow_common.testing import require_component
 from taskflow_common.testing.stack import AMQP_URL
 from taskflow_tasks.application import commands as c
-from taskflow_tasks.application.handlers import CommandBus, Deps
+from taskflow_tasks.application.deps import Deps
+from taskflow_tasks.application.handlers import CommandBus
 from taskflow_tasks.infrastructure.db import tables as t
 from taskflow_tasks.infrastructure.outbox import OutboxRelay
 

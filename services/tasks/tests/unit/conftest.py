@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from taskflow_tasks.application.handlers import CommandBus, Deps
+from taskflow_tasks.application.deps import Deps
+from taskflow_tasks.application.handlers import CommandBus
 
 from ..fakes import FakeStore, FakeUnitOfWork  # type: ignore[import-not-found]
 

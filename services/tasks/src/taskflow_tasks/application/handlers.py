@@ -4,40 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from taskflow_tasks.application import commands as c
+from taskflow_tasks.application.deps import Deps
 from taskflow_tasks.application.ports import (
     DuplicateIdempotencyKey,
     IdempotencyRecord,
     UnitOfWork,
-    UnitOfWorkFactory,
+)
+from taskflow_tasks.application.project_handlers import (
+    create_project,
+    delete_project,
+    remove_member,
+    set_member,
+    update_project,
 )
 from taskflow_tasks.application.snapshots import task_from_data, task_to_data
 from taskflow_tasks.domain.errors import (
     DomainError,
-    FieldViolation,
     Forbidden,
     InvalidFields,
     NotFound,
     PreconditionFailed,
 )
-from taskflow_tasks.domain.model import Project, Role, Task
+from taskflow_tasks.domain.model import Task
 
-Clock = Callable[[], datetime]
 MAX_SUBTASK_DEPTH = 50
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Deps:
-    uow: UnitOfWorkFactory
-    clock: Clock = utc_now
 
 
 @dataclass(frozen=True)
@@ -292,88 +287,6 @@ async def _check_assignee(uow: UnitOfWork, task: Task) -> None:
         raise InvalidFields.one("assignee_id", "a personal task can only be assigned to its owner")
     if await uow.projects.role_of(task.project_id, task.assignee_id) is None:
         raise InvalidFields.one("assignee_id", "the assignee must be a member of the project")
-
-
-# --- projects ---------------------------------------------------------------------------
-
-
-async def create_project(cmd: c.CreateProject, deps: Deps) -> Project:
-    async with deps.uow() as uow:
-        project = Project.create(
-            owner_id=cmd.actor_id, name=cmd.name, description=cmd.description, now=deps.clock()
-        )
-        await uow.projects.add(project)
-        await uow.commit()
-        return project
-
-
-async def update_project(cmd: c.UpdateProject, deps: Deps) -> Project:
-    async with deps.uow() as uow:
-        project = await _managed_project(uow, cmd.actor_id, cmd.project_id)
-        project.update(cmd.patch, actor_id=cmd.actor_id, now=deps.clock())
-        await uow.projects.save(project)
-        await uow.commit()
-        return project
-
-
-async def delete_project(cmd: c.DeleteProject, deps: Deps) -> None:
-    """The project goes; its tasks go back to their owners as personal tasks."""
-    now = deps.clock()
-    async with deps.uow() as uow:
-        project = await _managed_project(uow, cmd.actor_id, cmd.project_id)
-        for task in await uow.tasks.in_project(project.id):
-            task.detach_from_project(actor_id=cmd.actor_id, now=now)
-            await uow.tasks.save(task)
-        for user_id in list(project.members):
-            if project.members[user_id] is not Role.OWNER:
-                project.remove_member(user_id, actor_id=cmd.actor_id, now=now)
-        project.delete(actor_id=cmd.actor_id, now=now)
-        await uow.projects.delete(project)
-        await uow.commit()
-
-
-async def set_member(cmd: c.SetMember, deps: Deps) -> tuple[Project, bool]:
-    try:
-        role = Role(cmd.role)
-    except ValueError:
-        raise InvalidFields([FieldViolation("role", "must be viewer, editor or owner")]) from None
-    async with deps.uow() as uow:
-        project = await _managed_project(uow, cmd.actor_id, cmd.project_id)
-        added = project.set_member(cmd.user_id, role, actor_id=cmd.actor_id, now=deps.clock())
-        await uow.projects.save(project)
-        await uow.commit()
-        return project, added
-
-
-async def remove_member(cmd: c.RemoveMember, deps: Deps) -> None:
-    """Owners remove anyone; any member may remove themselves (leave the project)."""
-    async with deps.uow() as uow:
-        project = await uow.projects.get(cmd.project_id)
-        role = project.role_of(cmd.actor_id) if project else None
-        if project is None or role is None:
-            raise NotFound("no such project")
-        if cmd.actor_id != cmd.user_id and role is not Role.OWNER:
-            raise Forbidden("only owners manage members")
-        if cmd.user_id not in project.members:
-            raise NotFound("no such member")
-        now = deps.clock()
-        project.remove_member(cmd.user_id, actor_id=cmd.actor_id, now=now)
-        for task in await uow.tasks.in_project(project.id):
-            if task.assignee_id == cmd.user_id and task.owner_id != cmd.user_id:
-                task.apply({"assignee_id": None}, actor_id=cmd.actor_id, now=now)
-                await uow.tasks.save(task)
-        await uow.projects.save(project)
-        await uow.commit()
-
-
-async def _managed_project(uow: UnitOfWork, actor_id: str, project_id: UUID) -> Project:
-    project = await uow.projects.get(project_id)
-    role = project.role_of(actor_id) if project else None
-    if project is None or role is None:
-        raise NotFound("no such project")
-    if role is not Role.OWNER:
-        raise Forbidden("only the project's owners may change it")
-    return project
 
 
 Handler = Callable[[Any, Deps], Awaitable[Any]]
