@@ -60,6 +60,7 @@ class Proxy:
         self.upstreams = upstreams
         self.tokens = tokens
         self.limits = limits
+        self._in_flight = 0
 
     async def authenticate(self, scope: Scope, send: Send) -> Principal | None:
         """The verified caller, or None after answering 401 (HTTP) / refusing the upgrade."""
@@ -73,6 +74,13 @@ class Proxy:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, route: Route) -> None:
+        self._in_flight += 1
+        try:
+            await self._forward(scope, receive, send, route)
+        finally:
+            self._in_flight -= 1
+
+    async def _forward(self, scope: Scope, receive: Receive, send: Send, route: Route) -> None:
         principal: Principal | None = None
         if route.requires_token:
             principal = await self.authenticate(scope, send)
@@ -81,8 +89,14 @@ class Proxy:
         limit_key = f"user:{principal.sub}" if principal else f"ip:{scope['taskflow.client_ip']}"
         decision: Decision | None = None
         pending: asyncio.Future[Decision | None] | None = None
-        if scope.get("method") in _SAFE_METHODS and self.limits.reserve_alongside("api", limit_key):
-            # Far from its limit: check while the request travels (hides the Redis round trip).
+        if (
+            self._in_flight <= _ALONGSIDE_AT_MOST
+            and scope.get("method") in _SAFE_METHODS
+            and self.limits.reserve_alongside("api", limit_key)
+        ):
+            # Far from its limit, and the gateway lightly loaded (where latency is what
+            # matters; under load the round trip overlaps other requests anyway and the extra
+            # task only costs CPU): check while the request travels.
             pending = asyncio.ensure_future(self.limits.hit_alongside("api", limit_key))
         else:
             decision = await self.limits.hit("api", limit_key)
@@ -213,6 +227,9 @@ class Proxy:
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
+# With at most this many proxied requests in flight, a safe request's limit check runs
+# alongside it.
+_ALONGSIDE_AT_MOST = 4
 
 
 class _RefusedAfterAllError(Exception):
