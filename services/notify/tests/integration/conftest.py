@@ -18,6 +18,7 @@ from typing import Any
 import django
 import psycopg
 import pytest
+from django.conf import settings
 
 from taskflow_common.testing import require_component
 from taskflow_common.testing.stack import DATABASE_URL
@@ -74,6 +75,11 @@ try:
 finally:
     os.environ.clear()
     os.environ.update(_saved_environ)
+if SESSION_ENV["DJANGO_SETTINGS_MODULE"] != settings.SETTINGS_MODULE:
+    raise RuntimeError(
+        f"Django is already set up with {settings.SETTINGS_MODULE!r} in this process; run "
+        "notify's tests in a pytest process of their own (one Django settings per process)"
+    )
 
 
 @pytest.fixture(scope="session")
