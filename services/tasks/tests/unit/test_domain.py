@@ -69,9 +69,10 @@ def test_reminders_require_due_at():
     assert task.reminders == ("PT30M", "P1D")
 
 
-def test_creation_records_task_created():
-    task = new_task()
-    assert [type(e) for e in task.events] == [events.TaskCreated]
+def test_creation_records_task_created_and_the_assignment():
+    assert [type(e) for e in new_task().events] == [events.TaskCreated]
+    assigned = new_task(assignee_id="owner")
+    assert [type(e) for e in assigned.events] == [events.TaskCreated, events.TaskAssigned]
 
 
 def test_completion_sets_completed_at_and_reopening_clears_it():

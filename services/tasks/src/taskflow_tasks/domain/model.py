@@ -115,7 +115,10 @@ class Task:
             task.completed_at = now
         if task.recurrence is not None:
             task.series_start = task.due_at or task.start_at or now
-        task.events.append(events.TaskCreated(actor_id, now, task.snapshot()))
+        snapshot = task.snapshot()
+        task.events.append(events.TaskCreated(actor_id, now, snapshot))
+        if task.assignee_id is not None:
+            task.events.append(events.TaskAssigned(actor_id, now, snapshot, None))
         return task
 
     def snapshot(self) -> Task:
