@@ -40,18 +40,15 @@ def _consume() -> None:
     bootstrap.setup_django()
     container = bootstrap.configure()
     migrate_schema(container.settings.db_schema)
-    asyncio.run(_consume_forever(container.settings.amqp_url, container.settings.metrics_port))
+    _serve_metrics(container.settings.metrics_port or DEFAULT_METRICS_PORTS["consume"])
+    asyncio.run(_consume_forever(container.settings.amqp_url))
 
 
-async def _consume_forever(amqp_url: str, metrics_port: int | None) -> None:
+async def _consume_forever(amqp_url: str) -> None:
     from taskflow_common.messaging import RetryPolicy
     from taskflow_common.messaging.amqp import AmqpEventBus
     from taskflow_notify.consumers.events import CONSUMER, PATTERNS, make_event_handler
 
-    if metrics_port:
-        from prometheus_client import start_http_server
-
-        start_http_server(metrics_port, addr="127.0.0.1")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -72,18 +69,9 @@ def _worker(extra: list[str]) -> None:
     from taskflow_notify import bootstrap
 
     bootstrap.setup_django()
-    container = bootstrap.configure(telemetry_now=False)
+    container = bootstrap.configure()
     migrate_schema(container.settings.db_schema)
-    from celery.signals import worker_process_init
-
-    @worker_process_init.connect(weak=False)
-    def _telemetry_in_child(**_: object) -> None:
-        bootstrap.init_process_telemetry(container.settings)
-
-    if container.settings.metrics_port:
-        from prometheus_client import start_http_server
-
-        start_http_server(container.settings.metrics_port, addr="127.0.0.1")
+    _serve_metrics(container.settings.metrics_port or DEFAULT_METRICS_PORTS["worker"])
     import taskflow_notify.tasks  # noqa: F401  (registers the tasks)
 
     # A node name of its own: two workers on one host must not share a remote-control queue.
@@ -95,11 +83,31 @@ def _worker(extra: list[str]) -> None:
             "--loglevel=INFO",
             "--without-gossip",
             "--without-mingle",
-            "--concurrency=2",
+            # Threads, not prefork: deliveries wait on SMTP and HTTP, and one process keeps
+            # its metrics (and telemetry) in one registry that /metrics can serve.
+            "--pool=threads",
+            "--concurrency=4",
             *node,
             *extra,
         ]
     )
+
+
+# consume and worker have no HTTP server of their own: /metrics on these ports unless
+# TASKFLOW_METRICS_PORT says otherwise.
+DEFAULT_METRICS_PORTS = {"consume": 9104, "worker": 9105}
+
+
+def _serve_metrics(port: int) -> None:
+    import logging
+
+    from prometheus_client import start_http_server
+
+    try:
+        start_http_server(port, addr=os.environ.get("TASKFLOW_METRICS_HOST", "127.0.0.1"))
+    except OSError as exc:
+        # A second worker on one host (tests, scaling by hand) still works, unscraped.
+        logging.getLogger(__name__).warning("metrics port %s unavailable: %s", port, exc)
 
 
 def _migrate() -> None:

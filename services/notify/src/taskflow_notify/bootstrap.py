@@ -45,7 +45,6 @@ def configure(
     issuer: str | None = None,
     audience: str | None = None,
     logging_and_telemetry: bool = True,
-    telemetry_now: bool = True,
 ) -> NotifyContainer:
     """Build this process's adapters from Django's settings and install them."""
     from django.apps import apps
@@ -58,8 +57,7 @@ def configure(
     cfg: NotifySettings = django_settings.TASKFLOW_NOTIFY
     if logging_and_telemetry:
         configure_logging(cfg.otel_service_name or "taskflow-notify", cfg.log_level, cfg.log_json)
-        if telemetry_now:
-            init_process_telemetry(cfg)
+        init_process_telemetry(cfg)
     verifier = JwtVerifier(
         issuer=issuer or cfg.oidc_issuer,
         audience=audience or cfg.oidc_audience,
@@ -85,8 +83,8 @@ def configure(
 
 
 def init_process_telemetry(cfg: NotifySettings) -> None:
-    """OpenTelemetry for this process. Celery's prefork children call it themselves
-    (`worker_process_init`): an exporter thread started before the fork would not survive it."""
+    """OpenTelemetry for this process (once; the worker runs a thread pool, not prefork, so
+    its exporter thread is the process's own)."""
     init_telemetry(
         cfg.otel_service_name or "taskflow-notify",
         otlp_endpoint=cfg.otel_exporter_otlp_endpoint,

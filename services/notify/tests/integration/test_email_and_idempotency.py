@@ -7,6 +7,7 @@ import secrets
 from typing import Any
 
 import aio_pika
+from prometheus_client import REGISTRY
 
 from taskflow_common.messaging.amqp import AmqpEventBus, dead_letter_queue_name, queue_name
 from taskflow_common.testing import KeycloakRealm
@@ -69,6 +70,12 @@ async def test_the_same_event_twice_gives_one_notification_and_one_email(
         await _delete_queues(consumer)
 
     assert notifications == 1
+    assert (
+        REGISTRY.get_sample_value(
+            "taskflow_notify_event_to_delivery_seconds_count", {"channel": "email"}
+        )
+        >= 1
+    )
     assert len(found) == 1
     email = await asyncio.to_thread(notify_mailpit.message, found[0]["ID"])
     assert [to["Address"] for to in email["To"]] == [user.email]

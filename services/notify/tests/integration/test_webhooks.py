@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from taskflow_common.problems import ProblemError
 from taskflow_notify import delivery, services, tasks
@@ -88,6 +89,25 @@ def test_a_receiver_failing_twice_gets_the_delivery_exactly_once_and_signed(
     payload = json.loads(body)
     assert payload["type"] == "task_assigned"
     assert payload["notification"]["event_id"] == str(event.event_id)
+    # Counted by channel and outcome, and timed from the event to the receiver's 2xx.
+    assert (
+        REGISTRY.get_sample_value(
+            "taskflow_notify_deliveries_total", {"channel": "webhook", "outcome": "retry"}
+        )
+        >= 2
+    )
+    assert (
+        REGISTRY.get_sample_value(
+            "taskflow_notify_deliveries_total", {"channel": "webhook", "outcome": "sent"}
+        )
+        >= 1
+    )
+    assert (
+        REGISTRY.get_sample_value(
+            "taskflow_notify_event_to_delivery_seconds_count", {"channel": "webhook"}
+        )
+        >= 1
+    )
     # Every attempt carries the same delivery id, so a receiver can de-duplicate too.
     assert {r[1]["X-TaskFlow-Delivery"] for r in flaky_receiver.requests} == {str(row.id)}
 
