@@ -69,6 +69,8 @@ def _deps(model) -> SuggestDeps:
         ("replay-500", "heuristic", 1),
         ("replay-json-object-only", "llm", 2),
         ("replay-json-object-only-422", "llm", 2),
+        ("replay-llama-cpp-python", "llm", 2),
+        ("replay-smollm2-recorded", "heuristic", 2),
     ],
 )
 async def test_each_recorded_case_ends_in_a_valid_answer_within_the_timeout(
