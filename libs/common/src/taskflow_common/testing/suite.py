@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 from pathlib import Path
@@ -10,6 +11,7 @@ import httpx
 import pytest
 
 GATEWAY_URL = "http://127.0.0.1:8080"
+E2E_RATE_LIMITS = '{"auth_credentials": {"rate": 600, "period_seconds": 60, "burst": 100}}'
 _lock = threading.Lock()
 
 
@@ -33,8 +35,12 @@ def require_suite() -> str:
     with _lock:
         if _gateway_ready():
             return GATEWAY_URL
+        # Tests log in from 127.0.0.1 many times a minute: raise the per-IP credentials limit
+        # (unless the caller chose one); the API limits keep their defaults.
+        env = {"TASKFLOW_RATE_LIMITS": E2E_RATE_LIMITS, **os.environ}
         result = subprocess.run(
             [str(_repo_root() / "scripts" / "suite"), "up"],
+            env=env,
             capture_output=True,
             text=True,
             timeout=900,
