@@ -35,26 +35,37 @@ class BaseServiceSettings(BaseSettings):
         env_prefix="TASKFLOW_", extra="ignore", env_nested_delimiter="__"
     )
 
+    # development | test | production (production refuses placeholder secrets and dev modes).
     env: Environment = "development"
+    # The name on logs (and on spans unless OTEL_SERVICE_NAME is set).
     service_name: str = "taskflow"
+    # Root log level.
     log_level: str = "INFO"
+    # JSON log lines with trace_id/span_id (false: plain text for local debugging).
     log_json: bool = True
 
     # Identity: where tokens come from and who they are for.
     oidc_issuer: str = "http://127.0.0.1:8180/realms/taskflow"
+    # The audience every access token must carry.
     oidc_audience: str = "taskflow-api"
+    # Signing keys; unset means the issuer's /protocol/openid-connect/certs.
     oidc_jwks_url: str | None = None
+    # Clock skew tolerated on exp/nbf.
     jwt_leeway_seconds: int = Field(default=10, ge=0, le=120)
+    # At most one JWKS refresh per interval when a token names an unknown kid.
     jwks_min_refresh_seconds: float = Field(default=30.0, ge=0)
 
     # OpenTelemetry: standard variables, read without the TASKFLOW_ prefix.
     otel_service_name: str | None = Field(default=None, validation_alias="OTEL_SERVICE_NAME")
+    # OTLP trace export target, e.g. http://127.0.0.1:4317; unset means no export.
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT"
     )
+    # grpc or http/protobuf.
     otel_exporter_otlp_protocol: str = Field(
         default="grpc", validation_alias="OTEL_EXPORTER_OTLP_PROTOCOL"
     )
+    # true: no tracer provider at all.
     otel_sdk_disabled: bool = Field(default=False, validation_alias="OTEL_SDK_DISABLED")
 
     @property
