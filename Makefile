@@ -48,7 +48,7 @@ schemas: bootstrap
 	$(UV) run --frozen python -m taskflow_common.events.export libs/common/schemas
 
 test-llm: bootstrap
-	$(UV) run --frozen python services/suggest/scripts/llm_contract.py
+	UV="$(UV)" $(UV) run --frozen python services/suggest/scripts/llm_server.py check
 
 clean:
 	rm -rf .data .pytest_cache .ruff_cache .mypy_cache

@@ -183,3 +183,35 @@ async def test_a_task_change_reaches_the_websocket_through_the_gateway(embedded:
             async with websockets.connect(ws_url, subprotocols=["bearer", "forged"]):
                 pass
         assert refused.value.response.status_code == 401
+
+
+def test_suggestions_read_and_update_tasks_in_process(embedded: str) -> None:
+    with httpx.Client(base_url=embedded, timeout=20) as client:
+        name = f"sg{os.getpid()}{time.monotonic_ns() % 100000}"
+        user = {"username": name, "email": f"{name}@example.test", "password": "Str0ng-pass!"}
+        assert client.post("/auth/register", json=user).status_code == 201
+        login = client.post("/auth/login", json={"username": name, "password": "Str0ng-pass!"})
+        bearer = {"authorization": f"Bearer {login.json()['access_token']}"}
+        task = client.post(
+            "/api/v1/tasks",
+            headers=bearer,
+            json={"title": "Production outage: customers cannot log in, fix asap"},
+        ).json()
+
+        suggestion = client.post(
+            "/api/v1/suggestions/priority", headers=bearer, json={"task_id": task["id"]}
+        )
+        assert suggestion.status_code == 200, suggestion.text
+        body = suggestion.json()
+        assert body["task_id"] == task["id"]
+        assert body["source"] == "heuristic"
+        assert body["priority"] in {"high", "urgent"}
+
+        accepted = client.post(
+            f"/api/v1/suggestions/{body['id']}/feedback", headers=bearer, json={"accepted": True}
+        )
+        assert accepted.status_code in {200, 204}, accepted.text
+        assert (
+            client.get(f"/api/v1/tasks/{task['id']}", headers=bearer).json()["priority"]
+            == (body["priority"])
+        )

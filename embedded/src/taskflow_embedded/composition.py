@@ -56,8 +56,6 @@ def build_embedded_app(settings: EmbeddedSettings) -> Any:
         user_directory=identity,
     )
     apps = build_service_apps(shared)
-    if apps.placeholders_in_use:
-        log.warning("placeholder apps in use for: %s", ", ".join(apps.placeholders_in_use))
 
     # notify and admin share one Django app: one lifespan, two upstream names.
     django_lifespan = AppLifespan(apps.django, "notify+admin")

@@ -189,6 +189,31 @@ async def test_websocket_with_the_bearer_subprotocol_pair(gw):
         assert await ws.recv() == "echo:ping"
 
 
+async def test_open_websockets_are_not_bounded_by_the_http_pool(tmp_path):
+    """Long-lived sockets must neither starve nor be capped by the HTTP connection pool."""
+    received: list = []
+    async with serving(upstream_app(received)) as upstream_url:
+        upstreams = {"notify": HttpUpstream("notify", upstream_url, pool_size=2)}
+        app, _ = dev_gateway(tmp_path, upstreams)
+        async with serving(app) as url, httpx.AsyncClient(base_url=url) as client:
+            user = {"username": "wsmany", "email": "w@example.com", "password": "a-long-password"}
+            assert (await client.post("/auth/register", json=user)).status_code == 201
+            login = {"username": user["username"], "password": user["password"]}
+            token = (await client.post("/auth/login", json=login)).json()["access_token"]
+            ws_url = url.replace("http", "ws") + "/ws/notifications"
+            async with contextlib.AsyncExitStack() as stack:
+                sockets = [
+                    await stack.enter_async_context(
+                        websockets.connect(ws_url, subprotocols=["bearer", token], open_timeout=5)
+                    )
+                    for _ in range(6)
+                ]
+                for i, ws in enumerate(sockets):
+                    await ws.recv()
+                    await ws.send(f"m{i}")
+                    assert await ws.recv() == f"echo:m{i}"
+
+
 async def test_websocket_with_the_access_token_query_parameter(gw):
     ws_url = gw.url.replace("http", "ws") + f"/ws/notifications?access_token={gw.token}"
     async with websockets.connect(ws_url) as ws:

@@ -71,6 +71,9 @@ class HttpUpstream:
         self._read_timeout = read_timeout
         self._pool_size = pool_size
         self._session: aiohttp.ClientSession | None = None
+        # WebSockets are long-lived: they get their own session with no connection cap, so
+        # open sockets never starve the HTTP pool (nor the pool's cap bound the sockets).
+        self._ws_session: aiohttp.ClientSession | None = None
         self._pool: H1Pool | None = None
 
     async def start(self) -> None:
@@ -90,6 +93,13 @@ class HttpUpstream:
             skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
             raise_for_status=False,
         )
+        self._ws_session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._connect_timeout),
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            skip_auto_headers=("User-Agent",),
+        )
         parsed = URL(self.base_url)
         self._pool = H1Pool(
             parsed.host or "127.0.0.1",
@@ -106,6 +116,9 @@ class HttpUpstream:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._ws_session is not None:
+            await self._ws_session.close()
+            self._ws_session = None
 
     # --- HTTP ---------------------------------------------------------------------------------
 
@@ -166,7 +179,9 @@ class HttpUpstream:
     # --- WebSocket ----------------------------------------------------------------------------
 
     async def forward_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        session = self._require_session()
+        session = self._ws_session
+        if session is None:
+            raise UpstreamUnavailableError(f"{self.name}: the upstream client is not started")
         connect = await receive()
         if connect["type"] != "websocket.connect":
             return
