@@ -149,3 +149,68 @@ async def test_the_consumer_span_is_a_child_of_the_publisher_span(span_exporter)
     assert process.parent.span_id == publish.context.span_id
     assert process.context.trace_id == spans["request"].context.trace_id
     await bus.close()
+
+
+async def test_concurrent_deliveries_of_one_event_run_the_handler_once():
+    from taskflow_common.messaging.dispatch import deliver
+
+    processed = InMemoryProcessedEvents()
+    calls = []
+
+    async def slow(envelope):
+        calls.append(envelope.event_id)
+        await asyncio.sleep(0.3)
+
+    event = created_event()
+    results = await asyncio.gather(
+        *(
+            deliver(
+                consumer="notify",
+                envelope=event,
+                headers={},
+                handler=slow,
+                retry=FAST,
+                processed=processed,
+                system="test",
+            )
+            for _ in range(3)
+        )
+    )
+
+    assert results == [True, True, True]
+    assert calls == [event.event_id]
+
+
+async def test_a_delivery_that_gave_up_lets_a_redelivery_try_again():
+    from taskflow_common.messaging.dispatch import deliver
+
+    processed = InMemoryProcessedEvents()
+    outcomes = iter([RuntimeError("down"), RuntimeError("down"), RuntimeError("down"), None])
+
+    async def flaky(envelope):
+        outcome = next(outcomes)
+        if outcome is not None:
+            raise outcome
+
+    event = created_event()
+    first = await deliver(
+        consumer="notify",
+        envelope=event,
+        headers={},
+        handler=flaky,
+        retry=FAST,
+        processed=processed,
+        system="test",
+    )
+    second = await deliver(
+        consumer="notify",
+        envelope=event,
+        headers={},
+        handler=flaky,
+        retry=FAST,
+        processed=processed,
+        system="test",
+    )
+
+    assert (first, second) == (False, True)
+    assert await processed.done("notify", event.event_id)

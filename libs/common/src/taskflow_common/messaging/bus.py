@@ -8,7 +8,6 @@ consumer has already handled.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -38,24 +37,44 @@ class RetryPolicy:
 
 
 class ProcessedEvents(Protocol):
-    """Which event ids a consumer has already handled (the idempotency hook)."""
+    """Which event ids a consumer has handled (the idempotency hook).
 
-    async def seen(self, consumer: str, event_id: UUID) -> bool: ...
+    `claim` must be atomic: of two concurrent deliveries of one event, exactly one gets True.
+    The winner calls `mark` after its handler succeeded, or `release` when it gave up, so a
+    later redelivery may try again. A claim whose holder died must expire on its own.
+    """
+
+    async def claim(self, consumer: str, event_id: UUID) -> bool: ...
+
+    async def done(self, consumer: str, event_id: UUID) -> bool: ...
 
     async def mark(self, consumer: str, event_id: UUID) -> None: ...
+
+    async def release(self, consumer: str, event_id: UUID) -> None: ...
 
 
 class InMemoryProcessedEvents:
     def __init__(self) -> None:
-        self._seen: set[tuple[str, UUID]] = set()
-        self._lock = asyncio.Lock()
+        self._claimed: set[tuple[str, UUID]] = set()
+        self._done: set[tuple[str, UUID]] = set()
 
-    async def seen(self, consumer: str, event_id: UUID) -> bool:
-        return (consumer, event_id) in self._seen
+    async def claim(self, consumer: str, event_id: UUID) -> bool:
+        # No await between the test and the insert: atomic on one event loop.
+        key = (consumer, event_id)
+        if key in self._claimed:
+            return False
+        self._claimed.add(key)
+        return True
+
+    async def done(self, consumer: str, event_id: UUID) -> bool:
+        return (consumer, event_id) in self._done
 
     async def mark(self, consumer: str, event_id: UUID) -> None:
-        async with self._lock:
-            self._seen.add((consumer, event_id))
+        self._claimed.add((consumer, event_id))
+        self._done.add((consumer, event_id))
+
+    async def release(self, consumer: str, event_id: UUID) -> None:
+        self._claimed.discard((consumer, event_id))
 
 
 class EventBus(Protocol):

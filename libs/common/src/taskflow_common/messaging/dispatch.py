@@ -18,6 +18,8 @@ from taskflow_common.metrics import EVENT_HANDLER_DURATION, EVENT_LAG, EVENTS_CO
 
 log = logging.getLogger(__name__)
 
+CLAIM_POLL_SECONDS = 0.2
+
 
 async def deliver(
     *,
@@ -31,9 +33,14 @@ async def deliver(
     previous_attempts: int = 0,
 ) -> bool:
     """Run handler until it succeeds or attempts run out. True: ack. False: dead-letter."""
-    if processed is not None and await processed.seen(consumer, envelope.event_id):
-        EVENTS_CONSUMED.labels(consumer, envelope.event_type, "duplicate").inc()
-        return True
+    if processed is not None:
+        while not await processed.claim(consumer, envelope.event_id):
+            if await processed.done(consumer, envelope.event_id):
+                EVENTS_CONSUMED.labels(consumer, envelope.event_type, "duplicate").inc()
+                return True
+            # Another delivery of this event holds the claim: wait for it to finish, give up
+            # (release) or die (the claim expires), rather than ack something not yet handled.
+            await asyncio.sleep(CLAIM_POLL_SECONDS)
     lag = (datetime.now(UTC) - envelope.occurred_at).total_seconds()
     EVENT_LAG.labels(consumer).observe(max(lag, 0.0))
     attempt = previous_attempts
@@ -46,6 +53,8 @@ async def deliver(
             try:
                 await handler(envelope)
             except asyncio.CancelledError:
+                if processed is not None:
+                    await processed.release(consumer, envelope.event_id)
                 raise
             except Exception as exc:
                 span.record_exception(exc)
@@ -60,6 +69,8 @@ async def deliver(
                     exc_info=True,
                 )
                 if attempt >= retry.max_attempts:
+                    if processed is not None:
+                        await processed.release(consumer, envelope.event_id)
                     span.set_status(StatusCode.ERROR, "dead-lettered")
                     EVENTS_CONSUMED.labels(consumer, envelope.event_type, "dead_lettered").inc()
                     return False
