@@ -26,8 +26,9 @@ def _config(connection: Connection) -> Config:
 
 def _run(connection: Connection, action: str, revision: str) -> None:
     if connection.dialect.name == "postgresql":
-        connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+        # Lock first: concurrent CREATE SCHEMA IF NOT EXISTS can still collide in Postgres.
         connection.execute(text(f"SELECT pg_advisory_xact_lock({_ADVISORY_LOCK_ID})"))
+        connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
     config = _config(connection)
     if action == "upgrade":
         command.upgrade(config, revision)
