@@ -163,3 +163,31 @@ async def test_updates_that_do_not_touch_title_description_or_due_are_ignored():
     assert await handlers.on_task_event(deps, ignored) is None
     assert await handlers.on_task_event(deps, done) is None
     assert await handlers.on_task_event(deps, relevant) is not None
+
+
+async def test_a_suggestion_equal_to_the_current_priority_is_stored_but_not_announced():
+    bus = InProcessEventBus()
+    published = []
+
+    async def collect(envelope):
+        published.append(envelope)
+
+    await bus.subscribe("test", ["suggest.priority.suggested.v1"], collect)
+    deps = _deps(bus=bus)
+    probe = await handlers.on_task_event(
+        deps, new_envelope(TaskCreatedV1(task=_snapshot()), subject="alice")
+    )
+    assert probe is not None
+    already = _snapshot(priority=probe.priority)
+
+    stored = await handlers.on_task_event(
+        deps,
+        new_envelope(TaskUpdatedV1(task=already, changed_fields=["title"]), subject="alice"),
+    )
+    await bus.drain()
+    await bus.close()
+
+    assert stored is not None
+    assert stored.priority == already.priority
+    assert len(deps.repository.rows) == 2  # type: ignore[attr-defined]
+    assert [e.data["task_id"] for e in published] == [probe.task_id]  # only the first

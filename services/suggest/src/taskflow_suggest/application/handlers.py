@@ -200,7 +200,8 @@ def facts_from_snapshot(task: TaskSnapshotV1) -> TaskFacts:
 
 
 async def on_task_event(deps: SuggestDeps, envelope: Envelope[Any]) -> Suggestion | None:
-    """tasks.task.created.v1 / tasks.task.updated.v1 → a stored, published suggestion.
+    """tasks.task.created.v1 / tasks.task.updated.v1 → a stored suggestion, published when it
+    differs from the task's current priority.
 
     Idempotent by event_id: a redelivered event finds the suggestion it already produced and
     publishes it again (same event id), so a crash between store and publish loses nothing.
@@ -231,7 +232,10 @@ async def on_task_event(deps: SuggestDeps, envelope: Envelope[Any]) -> Suggestio
                 source_event_id=event_id,
             )
         )
-    if deps.bus is not None:
+    # Only a suggestion that would change something is news: when it matches the priority the
+    # task already has, it is stored (and listed) but nobody is notified. Decided from the
+    # event alone, so a redelivery makes the same choice.
+    if deps.bus is not None and suggestion.priority != snapshot.priority:
         try:
             await deps.bus.publish(suggested_event(suggestion, snapshot))
         except UnroutableEventError:
