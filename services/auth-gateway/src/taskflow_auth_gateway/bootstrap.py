@@ -32,8 +32,9 @@ from taskflow_auth_gateway.interfaces.http.limits import RateLimits
 from taskflow_auth_gateway.interfaces.http.openapi import OpenApiAggregator
 from taskflow_auth_gateway.interfaces.http.proxy import Proxy
 from taskflow_auth_gateway.interfaces.http.router import GatewayRouter
-from taskflow_common.auth import JwksCache, JwksSource, JwtVerifier, http_jwks_source
+from taskflow_common.auth import JwksSource
 from taskflow_common.auth.jwks import static_jwks_source
+from taskflow_common.process import verifier_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -122,15 +123,7 @@ def create_app(
     if isinstance(identity, DevIdentityProvider):
         issuer = identity.issuer
         jwks = jwks or static_jwks_source(identity.jwks)
-    verifier = JwtVerifier(
-        issuer=issuer,
-        audience=settings.oidc_audience,
-        jwks=JwksCache(
-            jwks or http_jwks_source(settings.jwks_url),
-            min_refresh_interval=settings.jwks_min_refresh_seconds,
-        ),
-        leeway_seconds=settings.jwt_leeway_seconds,
-    )
+    verifier = verifier_from_settings(settings, jwks=jwks, issuer=issuer)
     tokens = EdgeTokenVerifier(verifier)
     quotas = {
         group: Quota(rule.rate, rule.period_seconds, rule.burst)

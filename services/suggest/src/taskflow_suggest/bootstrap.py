@@ -22,9 +22,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
 
-from taskflow_common.auth import JwksCache, JwtVerifier, http_jwks_source, static_jwks_source
+from taskflow_common.auth import JwtVerifier, static_jwks_source
 from taskflow_common.health import ReadinessCheck
 from taskflow_common.messaging import EventBus
+from taskflow_common.process import verifier_from_settings
 from taskflow_common.web import BearerAuth
 from taskflow_suggest.application.handlers import SuggestDeps
 from taskflow_suggest.application.ports import PriorityModel
@@ -171,13 +172,8 @@ def build_container(
 
 
 def build_verifier(settings: Settings, jwks: Any = None) -> JwtVerifier:
-    source = static_jwks_source(jwks) if jwks is not None else http_jwks_source(settings.jwks_url)
-    cache = JwksCache(source, min_refresh_interval=settings.jwks_min_refresh_seconds)
-    return JwtVerifier(
-        issuer=settings.oidc_issuer,
-        audience=settings.oidc_audience,
-        jwks=cache,
-        leeway_seconds=settings.jwt_leeway_seconds,
+    return verifier_from_settings(
+        settings, jwks=static_jwks_source(jwks) if jwks is not None else None
     )
 
 

@@ -20,13 +20,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from taskflow_common.auth import (
-    JwksCache,
     JwksSource,
     JwtVerifier,
-    http_jwks_source,
 )
 from taskflow_common.health import ReadinessCheck
 from taskflow_common.messaging import EventBus
+from taskflow_common.process import verifier_from_settings
 from taskflow_common.telemetry import init_telemetry
 from taskflow_common.web import BearerAuth
 from taskflow_tasks.application.deps import Deps
@@ -77,14 +76,7 @@ def build_bus(settings: Settings) -> EventBus:
 
 
 def build_verifier(settings: Settings, jwks: JwksSource | None) -> JwtVerifier:
-    source = jwks or http_jwks_source(settings.jwks_url)
-    cache = JwksCache(source, min_refresh_interval=settings.jwks_min_refresh_seconds)
-    return JwtVerifier(
-        issuer=settings.oidc_issuer,
-        audience=settings.oidc_audience,
-        jwks=cache,
-        leeway_seconds=settings.jwt_leeway_seconds,
-    )
+    return verifier_from_settings(settings, jwks=jwks)
 
 
 def build_relay(settings: Settings, db: Database, bus: EventBus) -> OutboxRelay:
