@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from taskflow_common.auth import JwksCache, JwksSource, JwtVerifier, http_jwks_source
 from taskflow_common.logs import configure_logging
 from taskflow_common.settings import BaseServiceSettings
@@ -37,3 +39,20 @@ def verifier_from_settings(
         ),
         leeway_seconds=settings.jwt_leeway_seconds,
     )
+
+
+def serve_metrics(port: int | None, host: str = "127.0.0.1") -> bool:
+    """/metrics on its own port, for roles without an HTTP server (consumers, workers).
+
+    Returns False (and logs) when the port is taken, so a second copy on one host still runs.
+    """
+    if port is None:
+        return False
+    from prometheus_client import start_http_server
+
+    try:
+        start_http_server(port, addr=host)
+    except OSError as exc:
+        logging.getLogger(__name__).warning("metrics port %s unavailable: %s", port, exc)
+        return False
+    return True

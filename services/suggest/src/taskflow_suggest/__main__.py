@@ -8,6 +8,7 @@ import contextlib
 import signal
 
 from taskflow_common.logs import configure_logging
+from taskflow_common.process import serve_metrics
 from taskflow_common.telemetry import init_telemetry
 from taskflow_suggest.config import Settings
 
@@ -52,6 +53,7 @@ async def consume(settings: Settings) -> None:
     from taskflow_suggest.bootstrap import run_consumer
 
     container = await run_consumer(settings)
+    serve_metrics(settings.metrics_port, settings.host)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
