@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -87,19 +87,16 @@ def _retry_unexpected(task: Task) -> Iterator[None]:
 )
 def send_email(self: Task, delivery_id: str) -> str:
     c = container()
-    with _task_span(self, delivery_id) as span, _retry_unexpected(self):
-        attempt = delivery.delivery_send_email(
+    return _deliver(
+        self,
+        delivery_id,
+        lambda: delivery.delivery_send_email(
             delivery_id=uuid.UUID(delivery_id),
             users=c.users,
             sender=c.email,
             max_attempts=c.settings.delivery_max_attempts,
-        )
-        span.set_attribute("taskflow.outcome", attempt.outcome.value)
-    if attempt.outcome is delivery.Outcome.RETRY:
-        raise self.retry(
-            countdown=_backoff(self.request.retries), headers=_trace_carrier(self.request)
-        )
-    return attempt.outcome.value
+        ),
+    )
 
 
 @shared_task(
@@ -111,16 +108,25 @@ def send_email(self: Task, delivery_id: str) -> str:
 )
 def send_webhook(self: Task, delivery_id: str) -> str:
     c = container()
-    with _task_span(self, delivery_id) as span, _retry_unexpected(self):
-        attempt = delivery.delivery_send_webhook(
+    return _deliver(
+        self,
+        delivery_id,
+        lambda: delivery.delivery_send_webhook(
             delivery_id=uuid.UUID(delivery_id),
             sender=c.webhooks,
             max_attempts=c.settings.delivery_max_attempts,
-        )
+        ),
+    )
+
+
+def _deliver(task: Task, delivery_id: str, send: Callable[[], delivery.Attempt]) -> str:
+    """One attempt of one delivery, traced; a retryable outcome re-queues it with backoff."""
+    with _task_span(task, delivery_id) as span, _retry_unexpected(task):
+        attempt = send()
         span.set_attribute("taskflow.outcome", attempt.outcome.value)
     if attempt.outcome is delivery.Outcome.RETRY:
-        raise self.retry(
-            countdown=_backoff(self.request.retries), headers=_trace_carrier(self.request)
+        raise task.retry(
+            countdown=_backoff(task.request.retries), headers=_trace_carrier(task.request)
         )
     return attempt.outcome.value
 
