@@ -13,6 +13,7 @@ import os
 
 from taskflow_admin.config import AdminSettings
 from taskflow_admin.settings import parts as admin_parts
+from taskflow_common.djangoweb.database import database
 from taskflow_embedded.config import EmbeddedSettings
 from taskflow_notify.config import NotifySettings
 from taskflow_notify.settings import parts as notify_parts
@@ -57,7 +58,7 @@ TEMPLATES = [
 STATIC_URL = "/static/"
 REST_FRAMEWORK = notify_parts.REST_FRAMEWORK
 LOGGING_CONFIG = None
-DATABASES = {"default": notify_parts.database(_database_url, "unused-on-sqlite")}
+DATABASES = {"default": database(_database_url, "unused-on-sqlite")}
 
 globals().update(
     {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from taskflow_admin.config import AdminSettings
 from taskflow_admin.settings import parts
+from taskflow_common.djangoweb.database import database
 
 _cfg = AdminSettings()
 
@@ -33,7 +34,7 @@ TEMPLATES = [
     }
 ]
 STATIC_URL = "/static/"
-DATABASES = {"default": parts.database(_cfg.database_url, _cfg.db_schema)}
+DATABASES = {"default": database(_cfg.database_url, _cfg.db_schema)}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["taskflow_common.djangoweb.auth.JwtAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["taskflow_common.djangoweb.auth.IsAuthenticatedPrincipal"],
