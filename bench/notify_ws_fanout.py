@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
+import proc_cpu
 import websockets
 
 from taskflow_common.testing import KeycloakRealm
@@ -215,6 +216,7 @@ async def run(args: argparse.Namespace) -> int:
         total = int(args.rate * args.seconds)
         print(f"offering {args.rate}/s task updates for {args.seconds} s ({total}) ...", flush=True)
         in_flight: set[asyncio.Task[None]] = set()
+        cpu_before, machine_before = proc_cpu.snapshot(), proc_cpu.machine_busy_seconds()
         began = time.perf_counter()
         skipped = 0
 
@@ -258,6 +260,7 @@ async def run(args: argparse.Namespace) -> int:
             if now_delivered != last:
                 last, last_change = now_delivered, time.perf_counter()
             await asyncio.sleep(0.5)
+        cpu_after, machine_after = proc_cpu.snapshot(), proc_cpu.machine_busy_seconds()
         if source is not None:
             await source.__aexit__()
         for listener in listeners:
@@ -300,6 +303,7 @@ async def run(args: argparse.Namespace) -> int:
         f"{what} round trip ms  p50 {percentile(rtt, 50):.1f}  p99 {percentile(rtt, 99):.1f}"
         f"  mean {statistics.fmean(rtt) if rtt else float('nan'):.1f}"
     )
+    print(proc_cpu.report(cpu_before, cpu_after, load.ok, ((machine_before), (machine_after))))
     return 0 if delivered == expected else 1
 
 

@@ -21,7 +21,7 @@ from taskflow_suggest.application.errors import (
     TaskChangeForbiddenError,
     TaskNotFoundError,
 )
-from taskflow_suggest.application.ports import Caller
+from taskflow_suggest.application.ports import Caller, RecordedSuggestion
 from taskflow_suggest.domain.model import Priority, Suggestion, TaskFacts, Verdict
 
 ISSUER = "http://127.0.0.1:8180/realms/taskflow"
@@ -40,6 +40,12 @@ class FakeSuggestionRepository:
                 return existing
         self.rows[suggestion.id] = suggestion
         return suggestion
+
+    async def record_for_event(self, suggestion: Suggestion) -> RecordedSuggestion:
+        stored = await self.add(suggestion)
+        before = [s for s in self.rows.values() if s.task_id == stored.task_id and s.id < stored.id]
+        previous = max(before, key=lambda s: s.id).priority if before else None
+        return RecordedSuggestion(stored, previous)
 
     async def get(self, suggestion_id: str) -> Suggestion | None:
         return self.rows.get(suggestion_id)

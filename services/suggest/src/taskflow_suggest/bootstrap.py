@@ -136,9 +136,13 @@ def build_model(settings: Settings, cache: AnswerCache) -> ModelChain | None:
 
 
 def build_container(
-    settings: Settings, *, bus: EventBus | None = None, tasks_app: ASGIApp | None = None
+    settings: Settings,
+    *,
+    bus: EventBus | None = None,
+    tasks_app: ASGIApp | None = None,
+    pre_ping: bool = True,
 ) -> Container:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pre_ping=pre_ping)
     timeout = httpx.Timeout(settings.tasks_timeout_seconds)
     if tasks_app is not None:
         http = httpx.AsyncClient(
@@ -226,7 +230,7 @@ async def run_consumer(settings: Settings, *, bus: EventBus | None = None) -> Co
         owns_bus = True
     else:
         owns_bus = False
-    container = build_container(settings, bus=bus)
+    container = build_container(settings, bus=bus, pre_ping=False)
     container.owns_bus = owns_bus
     await container.start()
     await bus.start()

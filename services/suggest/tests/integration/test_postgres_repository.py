@@ -6,10 +6,12 @@ import asyncio
 import os
 import sys
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
+from sqlalchemy import event
 
 from taskflow_common.ids import uuid7
 from taskflow_suggest.domain.model import Suggestion
@@ -101,6 +103,45 @@ async def test_one_suggestion_per_source_event_even_under_concurrency(repository
     results = await asyncio.gather(*(repository.add(_suggestion(event=event)) for _ in range(4)))
     assert len({r.id for r in results}) == 1
     assert (await repository.by_source_event(event)).id == results[0].id
+
+
+async def test_recording_for_an_event_is_one_statement_that_knows_the_previous_advice(
+    repository, suggest_pg_url
+):
+    task_id = str(uuid.uuid4())
+    first = await repository.record_for_event(_suggestion(task_id, event=str(uuid.uuid4())))
+    assert first.previous_priority is None
+    calmer = replace(_suggestion(task_id, event=str(uuid.uuid4())), priority="low")
+
+    statements = []
+    engine = make_engine(suggest_pg_url, pre_ping=False)
+    listen = event.listens_for(engine.sync_engine, "before_cursor_execute")
+    listen(lambda _conn, _cursor, sql, *_rest: statements.append(sql))
+    counted = SqlSuggestionRepository(engine)
+    second = await counted.record_for_event(calmer)
+    again = await counted.record_for_event(replace(calmer, id=str(uuid7()), priority="urgent"))
+    await engine.dispose()
+
+    assert second.suggestion == calmer
+    assert second.previous_priority == "high"
+    # A redelivery gets the stored suggestion back, with the same previous advice.
+    assert again == second
+    assert len(statements) == 2  # one each: no BEGIN, COMMIT or pre-ping round trips
+    assert [
+        s.priority for s in await repository.list_for_task(task_id, limit=9, before_id=None)
+    ] == [
+        "low",
+        "high",
+    ]
+
+
+async def test_concurrent_deliveries_of_one_event_record_one_suggestion(repository):
+    event_id = str(uuid.uuid4())
+    results = await asyncio.gather(
+        *(repository.record_for_event(_suggestion(event=event_id)) for _ in range(4))
+    )
+    assert len({r.suggestion.id for r in results}) == 1
+    assert {r.previous_priority for r in results} == {None}
 
 
 async def test_feedback_is_one_per_user_and_counts_toward_acceptance(repository):

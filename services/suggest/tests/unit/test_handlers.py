@@ -191,3 +191,32 @@ async def test_a_suggestion_equal_to_the_current_priority_is_stored_but_not_anno
     assert stored.priority == already.priority
     assert len(deps.repository.rows) == 2  # type: ignore[attr-defined]
     assert [e.data["task_id"] for e in published] == [probe.task_id]  # only the first
+
+
+async def test_the_same_advice_about_a_task_is_announced_once_until_it_changes():
+    bus = InProcessEventBus()
+    published = []
+
+    async def collect(envelope):
+        published.append(envelope)
+
+    await bus.subscribe("test", ["suggest.priority.suggested.v1"], collect)
+    deps = _deps(bus=bus)
+    task = _snapshot()
+
+    def edit(title: str, version: int):
+        snapshot = task.model_copy(update={"title": title, "version": version})
+        return new_envelope(TaskUpdatedV1(task=snapshot, changed_fields=["title"]), subject="alice")
+
+    first = await handlers.on_task_event(deps, edit("Production outage: payments down", 2))
+    second_event = edit("Production outage: payments still down", 3)
+    second = await handlers.on_task_event(deps, second_event)
+    calmer = await handlers.on_task_event(deps, edit("Someday tidy the wiki", 4))
+    # A redelivery of the unannounced edit decides the same way: still not news.
+    assert (await handlers.on_task_event(deps, second_event)).id == second.id
+    await bus.drain()
+    await bus.close()
+
+    assert first.priority == second.priority != calmer.priority
+    assert len(deps.repository.rows) == 3  # type: ignore[attr-defined]
+    assert [e.data["suggestion_id"] for e in published] == [first.id, calmer.id]

@@ -201,7 +201,7 @@ def facts_from_snapshot(task: TaskSnapshotV1) -> TaskFacts:
 
 async def on_task_event(deps: SuggestDeps, envelope: Envelope[Any]) -> Suggestion | None:
     """tasks.task.created.v1 / tasks.task.updated.v1 → a stored suggestion, published when it
-    differs from the task's current priority.
+    differs from the task's current priority and from the task's previous suggestion.
 
     Idempotent by event_id: a redelivered event finds the suggestion it already produced and
     publishes it again (same event id), so a crash between store and publish loses nothing.
@@ -217,25 +217,27 @@ async def on_task_event(deps: SuggestDeps, envelope: Envelope[Any]) -> Suggestio
         return None
     if snapshot.status not in OPEN_STATUSES:
         return None
-    event_id = str(envelope.event_id)
-    suggestion = await deps.repository.by_source_event(event_id)
-    if suggestion is None:
-        now = deps.clock()
-        verdict = await decide(deps, facts_from_snapshot(snapshot), now)
+    now = deps.clock()
+    # Decided before the store looks for an earlier delivery: one round trip in the common
+    # case. A redelivery recomputes a verdict it then discards (the model's answers are cached).
+    verdict = await decide(deps, facts_from_snapshot(snapshot), now)
+    candidate = _new_suggestion(
+        verdict,
+        task_id=snapshot.id,
+        requested_by=snapshot.owner_id,
+        now=now,
+        source_event_id=str(envelope.event_id),
+    )
+    recorded = await deps.repository.record_for_event(candidate)
+    suggestion = recorded.suggestion
+    if suggestion.id == candidate.id:
         metrics.SUGGESTIONS.labels(verdict.source, "event").inc()
-        suggestion = await deps.repository.add(
-            _new_suggestion(
-                verdict,
-                task_id=snapshot.id,
-                requested_by=snapshot.owner_id,
-                now=now,
-                source_event_id=event_id,
-            )
-        )
-    # Only a suggestion that would change something is news: when it matches the priority the
-    # task already has, it is stored (and listed) but nobody is notified. Decided from the
-    # event alone, so a redelivery makes the same choice.
-    if deps.bus is not None and suggestion.priority != snapshot.priority:
+    # Only advice that would change something, and that the user has not been given already,
+    # is news (ADR 0404, 0405): a suggestion equal to the task's priority, or equal to the
+    # task's previous suggestion, is stored and listed but nobody is notified. Decided from
+    # the event and the suggestions before it, so a redelivery makes the same choice.
+    is_news = suggestion.priority not in (snapshot.priority, recorded.previous_priority)
+    if deps.bus is not None and is_news:
         try:
             await deps.bus.publish(suggested_event(suggestion, snapshot))
         except UnroutableEventError:

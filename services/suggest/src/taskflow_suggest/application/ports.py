@@ -26,9 +26,26 @@ class PriorityModel(Protocol):
     async def suggest(self, task: TaskFacts, now: datetime) -> Verdict: ...
 
 
+@dataclass(frozen=True)
+class RecordedSuggestion:
+    """What `record_for_event` stored (or found from an earlier delivery of the event)."""
+
+    suggestion: Suggestion
+    # The priority of the suggestion about the same task that came just before this one
+    # (by id, so a redelivery sees the same one); None for the task's first.
+    previous_priority: Priority | None
+
+
 class SuggestionRepository(Protocol):
     async def add(self, suggestion: Suggestion) -> Suggestion:
         """Store it; if one already exists for its source_event_id, return that one instead."""
+        ...
+
+    async def record_for_event(self, suggestion: Suggestion) -> RecordedSuggestion:
+        """`add` for a suggestion answering an event, plus the task's previous priority.
+
+        The consumer's hot path: adapters should make it one round trip where they can.
+        """
         ...
 
     async def get(self, suggestion_id: str) -> Suggestion | None: ...

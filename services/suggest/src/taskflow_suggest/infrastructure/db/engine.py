@@ -25,7 +25,10 @@ def is_sqlite(url: str) -> bool:
     return async_url(url).startswith("sqlite")
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, *, pre_ping: bool = True) -> AsyncEngine:
+    """`pre_ping` costs a round trip per checkout; the HTTP API wants it (no 5xx for a
+    connection that died with a database restart), the event consumer does not (a failed
+    handling is retried, and the dead connection is dropped on the first error)."""
     url = async_url(url)
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1]
@@ -33,7 +36,7 @@ def make_engine(url: str) -> AsyncEngine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # SQLite has no schemas: the tables live unqualified in the service's own file.
         return create_async_engine(url, execution_options={"schema_translate_map": {SCHEMA: None}})
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=pre_ping)
 
 
 async def create_sqlite_tables(engine: AsyncEngine) -> None:

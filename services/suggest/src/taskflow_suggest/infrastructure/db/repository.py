@@ -5,13 +5,43 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from taskflow_suggest.application.ports import RecordedSuggestion
 from taskflow_suggest.domain.model import Priority, Source, Suggestion
-from taskflow_suggest.infrastructure.db.tables import FeedbackRow, SuggestionRow
+from taskflow_suggest.infrastructure.db.tables import SCHEMA, FeedbackRow, SuggestionRow
+
+_COLUMNS = (
+    "id, task_id, requested_by, priority, rationale, confidence, suggested_due_at, source, "
+    "model, created_at, source_event_id"
+)
+# The event consumer's whole write in one statement (Postgres; autocommit, so no BEGIN/COMMIT
+# round trips): insert unless this event already has its suggestion, return whichever is
+# stored, with the priority of the task's suggestion before it. Every part reads the snapshot
+# taken before the insert, which is what "the one before it" needs.
+_RECORD_FOR_EVENT = text(f"""
+WITH inserted AS (
+    INSERT INTO {SCHEMA}.suggestions ({_COLUMNS})
+    VALUES (:id, :task_id, :requested_by, :priority, :rationale, :confidence,
+            :suggested_due_at, :source, :model, :created_at, :source_event_id)
+    ON CONFLICT (source_event_id) DO NOTHING
+    RETURNING {_COLUMNS}
+), stored AS (
+    SELECT {_COLUMNS} FROM inserted
+    UNION ALL
+    SELECT {_COLUMNS} FROM {SCHEMA}.suggestions
+    WHERE source_event_id = :source_event_id AND NOT EXISTS (SELECT 1 FROM inserted)
+)
+SELECT stored.*, (
+    SELECT before.priority FROM {SCHEMA}.suggestions AS before
+    WHERE before.task_id = stored.task_id AND before.id < stored.id
+    ORDER BY before.id DESC LIMIT 1
+) AS previous_priority
+FROM stored
+""")  # noqa: S608 -- only module constants are formatted in
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -40,24 +70,30 @@ def _to_domain(row: SuggestionRow, accepted: bool | None = None) -> Suggestion:
     )
 
 
+def _row_values(suggestion: Suggestion) -> dict[str, Any]:
+    return {
+        "id": suggestion.id,
+        "task_id": suggestion.task_id,
+        "requested_by": suggestion.requested_by,
+        "priority": suggestion.priority,
+        "rationale": suggestion.rationale,
+        "confidence": suggestion.confidence,
+        "suggested_due_at": suggestion.suggested_due_at,
+        "source": suggestion.source,
+        "model": suggestion.model,
+        "created_at": suggestion.created_at,
+        "source_event_id": suggestion.source_event_id,
+    }
+
+
 class SqlSuggestionRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, class_=AsyncSession)
+        self._postgres = engine.dialect.name == "postgresql"
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def add(self, suggestion: Suggestion) -> Suggestion:
-        row = SuggestionRow(
-            id=suggestion.id,
-            task_id=suggestion.task_id,
-            requested_by=suggestion.requested_by,
-            priority=suggestion.priority,
-            rationale=suggestion.rationale,
-            confidence=suggestion.confidence,
-            suggested_due_at=suggestion.suggested_due_at,
-            source=suggestion.source,
-            model=suggestion.model,
-            created_at=suggestion.created_at,
-            source_event_id=suggestion.source_event_id,
-        )
+        row = SuggestionRow(**_row_values(suggestion))
         try:
             async with self._sessions.begin() as session:
                 session.add(row)
@@ -70,6 +106,35 @@ class SqlSuggestionRepository:
                 raise
             return existing
         return suggestion
+
+    async def record_for_event(self, suggestion: Suggestion) -> RecordedSuggestion:
+        assert suggestion.source_event_id is not None, "an event's suggestion names the event"
+        if not self._postgres:  # SQLite (embedded) has no INSERT inside WITH
+            stored = await self.add(suggestion)
+            return RecordedSuggestion(stored, await self._priority_before(stored))
+        async with self._autocommit.connect() as conn:
+            row = (await conn.execute(_RECORD_FOR_EVENT, _row_values(suggestion))).first()
+        if row is None:
+            # A concurrent delivery of the same event inserted after this statement's
+            # snapshot was taken: its row is committed now, so read it afresh.
+            found = await self.by_source_event(suggestion.source_event_id)
+            if found is None:
+                raise RuntimeError(f"no suggestion stored for event {suggestion.source_event_id}")
+            return RecordedSuggestion(found, await self._priority_before(found))
+        values = row._asdict()
+        previous = values.pop("previous_priority")
+        return RecordedSuggestion(_to_domain(SuggestionRow(**values)), previous)
+
+    async def _priority_before(self, suggestion: Suggestion) -> Priority | None:
+        id_column: Any = SuggestionRow.id
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(col(SuggestionRow.priority))
+                .where(col(SuggestionRow.task_id) == suggestion.task_id, id_column < suggestion.id)
+                .order_by(id_column.desc())
+                .limit(1)
+            )
+            return cast(Priority | None, result.scalar())
 
     async def get(self, suggestion_id: str) -> Suggestion | None:
         async with self._sessions() as session:
