@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         proxy_headers=False,
         server_header=False,
         ws_max_size=1024 * 1024,
+        ws_per_message_deflate=settings.ws_compression,
     )
     return 0
 

@@ -53,6 +53,9 @@ class GatewaySettings(BaseServiceSettings):
     upstream_timeout_seconds: float = Field(default=30.0, gt=0)
     upstream_pool_size: int = Field(default=256, ge=1)
     openapi_refresh_seconds: float = Field(default=60.0, ge=0)
+    # permessage-deflate towards clients. Off by default: frames are small JSON, and deflating
+    # each one cost the gateway (and every client) more CPU than it saved in bytes.
+    ws_compression: bool = False
 
     # Rate limits: Redis (shared by every gateway replica) or memory (one process).
     rate_limiter: Literal["redis", "memory", "off"] = "redis"

@@ -35,13 +35,14 @@ def _serve() -> None:
 
 def _consume() -> None:
     from taskflow_common.djangoweb.schema import migrate_schema
+    from taskflow_common.process import run_async
     from taskflow_notify import bootstrap
 
     bootstrap.setup_django()
     container = bootstrap.configure()
     migrate_schema(container.settings.db_schema)
     _serve_metrics(container.settings.metrics_port or DEFAULT_METRICS_PORTS["consume"])
-    asyncio.run(_consume_forever(container.settings.amqp_url))
+    run_async(_consume_forever(container.settings.amqp_url))
 
 
 async def _consume_forever(amqp_url: str) -> None:

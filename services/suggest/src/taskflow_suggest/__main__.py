@@ -8,7 +8,7 @@ import contextlib
 import signal
 
 from taskflow_common.logs import configure_logging
-from taskflow_common.process import serve_metrics
+from taskflow_common.process import run_async, serve_metrics
 from taskflow_common.telemetry import init_telemetry
 from taskflow_suggest.config import Settings
 
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.role == "serve":
         serve(settings)
     elif args.role == "consume":
-        asyncio.run(consume(settings))
+        run_async(consume(settings))
     else:
         from taskflow_suggest.infrastructure.db.migrate import upgrade
 
