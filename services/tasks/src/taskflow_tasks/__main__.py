@@ -7,6 +7,7 @@ import argparse
 import asyncio
 
 from taskflow_common.logs import configure_logging
+from taskflow_common.process import run_async
 from taskflow_tasks.config import Settings
 
 
@@ -39,9 +40,9 @@ def main() -> None:
             server_header=False,
         )
     elif args.role == "relay":
-        asyncio.run(bootstrap.run_relay(settings))
+        run_async(bootstrap.run_relay(settings))
     elif args.role == "scheduler":
-        asyncio.run(bootstrap.run_scheduler(settings))
+        run_async(bootstrap.run_scheduler(settings))
     else:
         asyncio.run(_migrate(settings, args.direction))
 
