@@ -30,6 +30,17 @@ async def _tables(engine) -> set[str]:
         return {row[0] for row in rows}
 
 
+async def _outbox_triggers(engine) -> list[str]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT tgname FROM pg_trigger "
+                "WHERE tgrelid = 'tasks.outbox'::regclass AND NOT tgisinternal"
+            )
+        )
+        return [row[0] for row in rows]
+
+
 async def test_migrations_go_up_and_down_and_up_again():
     name = await asyncio.to_thread(create_database)
     engine = create_engine(database_url(name))
@@ -54,10 +65,22 @@ async def test_migrations_go_up_and_down_and_up_again():
                 ).scalars()
             )
         assert {"ix_tasks_search", "ix_tasks_label_keys", "ix_outbox_unsent"} <= indexes
+        assert await _outbox_triggers(engine) == ["outbox_notify"]
+        await migrate.downgrade(engine, "0001")
+        assert await _outbox_triggers(engine) == []
         await migrate.downgrade(engine)
         assert await _tables(engine) == {"alembic_version"}
+        async with engine.connect() as conn:
+            functions = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                    "WHERE n.nspname = 'tasks'"
+                )
+            )
+        assert functions == 0
         await migrate.upgrade(engine)
         assert "tasks" in await _tables(engine)
+        assert await _outbox_triggers(engine) == ["outbox_notify"]
     finally:
         await engine.dispose()
         await asyncio.to_thread(drop_database, name)

@@ -33,12 +33,22 @@ def _wanted_reminders(task: Task) -> dict[str, datetime]:
     return fire_times(task.due_at, task.reminders)
 
 
+_ReminderInputs = tuple[datetime | None, tuple[str, ...], bool]
+
+
+def _reminder_inputs(task: Task) -> _ReminderInputs:
+    """Everything `_wanted_reminders` reads: equal inputs, equal pending reminder rows."""
+    return (task.due_at, task.reminders, task.deleted_at is None and task.is_open)
+
+
 class SqlTaskRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
         self._lock_rows = conn.dialect.name == "postgresql"
         self._seen: dict[UUID, Task] = {}
         self._loaded_due: dict[UUID, datetime | None] = {}
+        # What the reminder rows were last kept in step with (at load or at the last save).
+        self._synced_reminders: dict[UUID, _ReminderInputs] = {}
 
     @property
     def seen(self) -> Sequence[Task]:
@@ -49,6 +59,7 @@ class SqlTaskRepository:
         await self._sync_reminders(task, new=True)
         self._seen[task.id] = task
         self._loaded_due[task.id] = task.due_at
+        self._synced_reminders[task.id] = _reminder_inputs(task)
 
     async def get(self, task_id: UUID) -> Task | None:
         if task_id in self._seen:
@@ -66,9 +77,14 @@ class SqlTaskRepository:
             # A new due date can pass again: the overdue event may fire once more.
             values["overdue_fired_at"] = None
         await self._conn.execute(update(t.tasks).where(t.tasks.c.id == task.id).values(values))
-        await self._sync_reminders(task, new=False)
+        inputs = _reminder_inputs(task)
+        # Unchanged inputs: the rows already match (every save keeps them in step, and the
+        # task row is locked), so a title edit costs no reminder statement.
+        if self._synced_reminders.get(task.id) != inputs:
+            await self._sync_reminders(task, new=False)
         self._seen[task.id] = task
         self._loaded_due[task.id] = task.due_at
+        self._synced_reminders[task.id] = inputs
 
     async def subtasks_of(self, task_id: UUID) -> Sequence[Task]:
         return await self._many(select(t.tasks).where(t.tasks.c.parent_id == task_id))
@@ -90,6 +106,7 @@ class SqlTaskRepository:
             return self._seen[task.id]
         self._seen[task.id] = task
         self._loaded_due[task.id] = task.due_at
+        self._synced_reminders[task.id] = _reminder_inputs(task)
         return task
 
     async def _sync_reminders(self, task: Task, *, new: bool) -> None:

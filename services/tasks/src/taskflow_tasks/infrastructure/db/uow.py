@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
 from opentelemetry import propagate
-from sqlalchemy import insert, text
+from sqlalchemy import CompoundSelect, Insert, Select, Table, bindparam, insert, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from taskflow_common.events import new_envelope
@@ -24,7 +25,12 @@ from taskflow_tasks.infrastructure.db.repository import (
 )
 from taskflow_tasks.infrastructure.db.tracing import db_span
 
+# Postgres notifies it at commit of every transaction that inserted outbox rows: a statement
+# trigger on the outbox table (migration 0002) calls pg_notify, so commits need no NOTIFY.
 OUTBOX_CHANNEL = "taskflow_tasks_outbox"
+# Postgres and asyncpg take at most 32,767 parameters per statement; larger commits (a scheduler
+# batch, a project deletion) write outbox and activity rows with one executemany each.
+_MAX_PARAMS_PER_STATEMENT = 30_000
 
 
 def outbox_rows(events: list[DomainEvent]) -> list[dict[str, Any]]:
@@ -66,6 +72,52 @@ def activity_rows(events: list[DomainEvent]) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+async def _write_outbox_and_activity(
+    conn: AsyncConnection, outbox: list[dict[str, Any]], activity: list[dict[str, Any]]
+) -> None:
+    """One round trip on Postgres: the outbox insert rides along as a data-modifying CTE."""
+    params = len(outbox) * len(t.outbox.c) + len(activity) * len(t.activity.c)
+    if activity and conn.dialect.name == "postgresql" and params <= _MAX_PARAMS_PER_STATEMENT:
+        values = {
+            f"o{i}_{name}": value for i, row in enumerate(outbox) for name, value in row.items()
+        }
+        for i, row in enumerate(activity):
+            values.update({f"a{i}_{name}": value for name, value in row.items()})
+        await conn.execute(_outbox_and_activity_insert(len(outbox), len(activity)), values)
+        return
+    # SQLite has no data-modifying CTEs.
+    await conn.execute(insert(t.outbox), outbox)
+    if activity:
+        await conn.execute(insert(t.activity), activity)
+
+
+@functools.lru_cache(maxsize=64)
+def _outbox_and_activity_insert(outbox_rows: int, activity_rows: int) -> Insert:
+    """WITH o AS (INSERT INTO outbox ...) INSERT INTO activity ..., rows as bound SELECTs.
+
+    Not multi-row VALUES: SQLAlchemy cannot cache those and compiles them on every execution,
+    which costs more CPU than the round trip saved. This form caches, one entry per row count.
+    """
+    outbox = insert(t.outbox).from_select(*_bound_rows(t.outbox, "o", outbox_rows))
+    return (
+        insert(t.activity)
+        .from_select(*_bound_rows(t.activity, "a", activity_rows))
+        .add_cte(outbox.cte("outbox_written"))
+    )
+
+
+def _bound_rows(
+    table: Table, prefix: str, count: int
+) -> tuple[list[str], Select[Any] | CompoundSelect[Any]]:
+    """The columns `outbox_rows` / `activity_rows` fill, and `count` rows of bind parameters."""
+    columns = [column for column in table.c if column.name != "last_error"]
+    rows = [
+        select(*(bindparam(f"{prefix}{i}_{c.name}", type_=c.type).label(c.name) for c in columns))
+        for i in range(count)
+    ]
+    return [c.name for c in columns], rows[0] if count == 1 else union_all(*rows)
 
 
 class SqlUnitOfWork:
@@ -150,13 +202,7 @@ class SqlUnitOfWork:
         conn = self.connection
         events = self.collect_events()
         if events:
-            await conn.execute(insert(t.outbox), outbox_rows(events))
-            activity = activity_rows(events)
-            if activity:
-                await conn.execute(insert(t.activity), activity)
-            if conn.dialect.name == "postgresql":
-                # Delivered at commit: wakes relays listening on the channel at once.
-                await conn.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+            await _write_outbox_and_activity(conn, outbox_rows(events), activity_rows(events))
         await conn.commit()
         self._committed = True
         if events and self._after_commit is not None:
