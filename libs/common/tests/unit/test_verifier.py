@@ -165,3 +165,44 @@ def test_a_rotated_key_is_picked_up_after_the_interval(jwks_document, make_token
     now[0] = 6
 
     assert verifier.verify(make_token()).username == "alice"
+
+
+def _refuse_every_signature(monkeypatch):
+    def refuse(*_args, **_kwargs):
+        raise jwt.InvalidSignatureError("checked again")
+
+    monkeypatch.setattr(jwt, "decode", refuse)
+
+
+def test_a_verified_token_is_remembered_but_its_expiry_still_counts(
+    jwks_document, make_token, time_machine, monkeypatch
+):
+    time_machine.move_to(time.time(), tick=False)
+    verifier = verifier_for(jwks_document)
+    token = make_token(exp=int(time.time()) + 60)
+    first = verifier.verify(token)
+    with monkeypatch.context() as patched:
+        _refuse_every_signature(patched)  # a second check must not need the signature
+        assert verifier.verify(token) == first
+    time_machine.shift(60 + verifier.leeway_seconds + 1)
+    with pytest.raises(InvalidTokenError, match="expired"):
+        verifier.verify(token)
+    with pytest.raises(InvalidTokenError):  # and forgotten: a full check refuses it too
+        verifier.verify(token)
+
+
+def test_only_tokens_that_verified_are_remembered(jwks_document, make_token):
+    verifier = verifier_for(jwks_document)
+    forged = make_token()[:-4] + "AAAA"
+    for _ in range(2):
+        with pytest.raises(InvalidTokenError):
+            verifier.verify(forged)
+
+
+def test_the_cache_can_be_turned_off(jwks_document, make_token, monkeypatch):
+    verifier = verifier_for(jwks_document, cache_size=0)
+    token = make_token()
+    verifier.verify(token)
+    _refuse_every_signature(monkeypatch)
+    with pytest.raises(InvalidTokenError):
+        verifier.verify(token)

@@ -16,7 +16,6 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from taskflow_auth_gateway.application.ports import IdentityProvider, RateLimiter, Upstream
-from taskflow_auth_gateway.application.tokens import EdgeTokenVerifier
 from taskflow_auth_gateway.config import GatewaySettings
 from taskflow_auth_gateway.domain.headers import TrustedProxies
 from taskflow_auth_gateway.domain.ratelimit import Quota
@@ -123,8 +122,8 @@ def create_app(
     if isinstance(identity, DevIdentityProvider):
         issuer = identity.issuer
         jwks = jwks or static_jwks_source(identity.jwks)
-    verifier = verifier_from_settings(settings, jwks=jwks, issuer=issuer)
-    tokens = EdgeTokenVerifier(verifier)
+    # The verifier remembers verified tokens: one signature check per token and process.
+    tokens = verifier_from_settings(settings, jwks=jwks, issuer=issuer)
     quotas = {
         group: Quota(rule.rate, rule.period_seconds, rule.burst)
         for group, rule in settings.rate_limits.items()

@@ -2,7 +2,8 @@
 
 RS256 is the only algorithm accepted (so `alg: none` and HS256-signed-with-the-public-key
 forgeries are refused before any key is looked at); `iss`, `aud`, `exp` and `nbf` are checked
-with a small leeway; refresh and ID tokens (`typ` other than Bearer) are refused.
+with a small leeway; refresh and ID tokens (`typ` other than Bearer) are refused. A token
+verified once is remembered (`VerifiedTokenCache`): later requests re-check only its window.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import jwt
 
+from taskflow_common.auth.cache import ExpiredCachedTokenError, VerifiedTokenCache
 from taskflow_common.auth.jwks import JwksCache
 from taskflow_common.auth.principal import Principal
 
@@ -31,20 +33,31 @@ class JwtVerifier:
         audience: str,
         jwks: JwksCache,
         leeway_seconds: int = 10,
+        cache_size: int = 10_000,
     ) -> None:
+        """`cache_size` verified tokens are remembered per process; 0 verifies every time."""
         self.issuer = issuer
         self.audience = audience
         self.jwks = jwks
         self.leeway_seconds = leeway_seconds
+        self._cache = (
+            VerifiedTokenCache(leeway_seconds=leeway_seconds, max_entries=cache_size)
+            if cache_size > 0
+            else None
+        )
 
     def verify(self, token: str) -> Principal:
         """Synchronous verification; may fetch the JWKS (rarely) on an unknown kid."""
+        if (cached := self._cached(token)) is not None:
+            return cached
         kid = self._kid(token)
         key = self.jwks.key_for(kid)
         return self._decode(token, key)
 
     async def averify(self, token: str) -> Principal:
         """As verify, but a JWKS fetch (the only I/O) runs off the event loop."""
+        if (cached := self._cached(token)) is not None:
+            return cached
         kid = self._kid(token)
         key = self.jwks.get(kid)
         if key is None and (self.jwks.may_refresh() or self.jwks.refreshing):
@@ -67,11 +80,22 @@ class JwtVerifier:
             raise InvalidTokenError("token has no kid")
         return kid
 
+    def _cached(self, token: str) -> Principal | None:
+        if self._cache is None:
+            return None
+        try:
+            return self._cache.get(token)
+        except ExpiredCachedTokenError as exc:
+            raise InvalidTokenError(str(exc)) from exc
+
     def _decode(self, token: str, key: Any | None) -> Principal:
         claims = self._claims(token, key)
         if not claims.get("sub"):
             raise InvalidTokenError("token has no subject")
-        return Principal.from_claims(claims)
+        principal = Principal.from_claims(claims)
+        if self._cache is not None:
+            self._cache.put(token, principal, claims)
+        return principal
 
     def _claims(self, token: str, key: Any | None) -> dict[str, Any]:
         if key is None:

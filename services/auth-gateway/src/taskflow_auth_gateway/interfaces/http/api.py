@@ -17,7 +17,6 @@ from taskflow_auth_gateway.application.ports import (
     RateLimiter,
     Upstream,
 )
-from taskflow_auth_gateway.application.tokens import EdgeTokenVerifier
 from taskflow_auth_gateway.interfaces.http.openapi import OpenApiAggregator
 from taskflow_auth_gateway.interfaces.http.schemas import (
     LoginRequest,
@@ -27,7 +26,7 @@ from taskflow_auth_gateway.interfaces.http.schemas import (
     UserPublic,
     UserRegister,
 )
-from taskflow_common.auth import InvalidTokenError, Principal
+from taskflow_common.auth import InvalidTokenError, JwtVerifier, Principal
 from taskflow_common.health import ReadinessCheck
 from taskflow_common.problems import Problem, ProblemError, unauthorized
 from taskflow_common.web import RequestMetricsMiddleware, install_problem_handlers, ops_router
@@ -39,7 +38,7 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 @dataclass
 class GatewayContext:
     identity: IdentityProvider
-    tokens: EdgeTokenVerifier
+    tokens: JwtVerifier
     upstreams: Mapping[str, Upstream]
     limiter: RateLimiter | None
     # The development provider publishes its keys; Keycloak publishes its own.
@@ -97,7 +96,7 @@ def _auth_router(ctx: GatewayContext) -> APIRouter:
         if scheme.lower() != "bearer" or not token.strip():
             raise unauthorized("A bearer token is required.")
         try:
-            return await ctx.tokens.verify(token.strip())
+            return await ctx.tokens.averify(token.strip())
         except InvalidTokenError as exc:
             raise unauthorized("The bearer token is invalid or expired.") from exc
 

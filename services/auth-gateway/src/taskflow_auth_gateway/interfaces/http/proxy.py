@@ -28,7 +28,6 @@ from taskflow_auth_gateway.application.ports import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from taskflow_auth_gateway.application.tokens import EdgeTokenVerifier
 from taskflow_auth_gateway.domain.headers import upstream_request_headers
 from taskflow_auth_gateway.domain.ratelimit import Decision
 from taskflow_auth_gateway.domain.routes import Route
@@ -40,7 +39,7 @@ from taskflow_auth_gateway.interfaces.http.responses import (
     send_problem,
 )
 from taskflow_auth_gateway.interfaces.http.tracing import outgoing_headers, parent_context
-from taskflow_common.auth import InvalidTokenError, Principal
+from taskflow_common.auth import InvalidTokenError, JwtVerifier, Principal
 from taskflow_common.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -54,7 +53,7 @@ class Proxy:
         self,
         *,
         upstreams: Mapping[str, Upstream],
-        tokens: EdgeTokenVerifier,
+        tokens: JwtVerifier,
         limits: RateLimits,
     ) -> None:
         self.upstreams = upstreams
@@ -67,7 +66,7 @@ class Proxy:
         token = bearer_token(scope)
         if token:
             try:
-                return await self.tokens.verify(token)
+                return await self.tokens.averify(token)
             except InvalidTokenError as exc:
                 log.info("token refused: %s", exc, extra={"path": scope["path"]})
         await send_problem(scope, send, invalid_token(), UNAUTHORIZED_HEADERS)
