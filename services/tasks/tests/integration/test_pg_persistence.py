@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text
 
 from taskflow_tasks.application import commands as c
 from taskflow_tasks.application.deps import Deps
@@ -41,6 +41,22 @@ async def _outbox_triggers(engine) -> list[str]:
         return [row[0] for row in rows]
 
 
+async def _outbox_columns(engine) -> set[str]:
+    async with engine.connect() as conn:
+        return set(
+            await conn.run_sync(
+                lambda sync: [
+                    column["name"]
+                    for column in inspect(sync).get_columns("outbox", schema=_schema(sync))
+                ]
+            )
+        )
+
+
+def _schema(sync) -> str | None:
+    return "tasks" if sync.dialect.name == "postgresql" else None
+
+
 async def test_migrations_go_up_and_down_and_up_again():
     name = await asyncio.to_thread(create_database)
     engine = create_engine(database_url(name))
@@ -66,6 +82,10 @@ async def test_migrations_go_up_and_down_and_up_again():
             )
         assert {"ix_tasks_search", "ix_tasks_label_keys", "ix_outbox_unsent"} <= indexes
         assert await _outbox_triggers(engine) == ["outbox_notify"]
+        assert "claimed_until" in await _outbox_columns(engine)
+        await migrate.downgrade(engine, "0002")
+        assert "claimed_until" not in await _outbox_columns(engine)
+        assert await _outbox_triggers(engine) == ["outbox_notify"]
         await migrate.downgrade(engine, "0001")
         assert await _outbox_triggers(engine) == []
         await migrate.downgrade(engine)
@@ -81,9 +101,23 @@ async def test_migrations_go_up_and_down_and_up_again():
         await migrate.upgrade(engine)
         assert "tasks" in await _tables(engine)
         assert await _outbox_triggers(engine) == ["outbox_notify"]
+        assert "claimed_until" in await _outbox_columns(engine)
     finally:
         await engine.dispose()
         await asyncio.to_thread(drop_database, name)
+
+
+async def test_the_claim_lease_migration_goes_down_and_up_on_sqlite(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'tasks.db'}")
+    try:
+        await migrate.upgrade(engine)
+        assert "claimed_until" in await _outbox_columns(engine)
+        await migrate.downgrade(engine, "0002")
+        assert "claimed_until" not in await _outbox_columns(engine)
+        await migrate.upgrade(engine)
+        assert "claimed_until" in await _outbox_columns(engine)
+    finally:
+        await engine.dispose()
 
 
 async def _outbox_count(engine, **where) -> int:

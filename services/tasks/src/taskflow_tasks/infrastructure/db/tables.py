@@ -160,6 +160,8 @@ class OutboxRow(TasksModel, table=True):
     sent_at: datetime | None = _at()
     attempts: int = Field(sa_column=Column(BigInteger, nullable=False, default=0))
     last_error: str | None = Field(sa_column=Column(Text, nullable=True))
+    # A relay's lease on an unsent row (migration 0003): others skip it until then.
+    claimed_until: datetime | None = _at()
 
 
 class ActivityRow(TasksModel, table=True):

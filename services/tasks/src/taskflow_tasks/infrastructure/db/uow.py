@@ -93,6 +93,10 @@ async def _write_outbox_and_activity(
         await conn.execute(insert(t.activity), activity)
 
 
+# Outbox columns only the relay writes.
+_LEFT_NULL_ON_INSERT = frozenset({"last_error", "claimed_until"})
+
+
 @functools.lru_cache(maxsize=64)
 def _outbox_and_activity_insert(outbox_rows: int, activity_rows: int) -> Insert:
     """WITH o AS (INSERT INTO outbox ...) INSERT INTO activity ..., rows as bound SELECTs.
@@ -112,7 +116,7 @@ def _bound_rows(
     table: Table, prefix: str, count: int
 ) -> tuple[list[str], Select[Any] | CompoundSelect[Any]]:
     """The columns `outbox_rows` / `activity_rows` fill, and `count` rows of bind parameters."""
-    columns = [column for column in table.c if column.name != "last_error"]
+    columns = [column for column in table.c if column.name not in _LEFT_NULL_ON_INSERT]
     rows = [
         select(*(bindparam(f"{prefix}{i}_{c.name}", type_=c.type).label(c.name) for c in columns))
         for i in range(count)
