@@ -25,6 +25,10 @@ Render = Callable[..., list[dict[str, Any]]]
 Helm = Callable[..., Any]
 
 KUBERNETES_VERSION = "1.31"  # the oldest minor release the charts promise to support
+# The peer values-production.yaml admits into every role: Prometheus' namespace.
+MONITORING_PEER = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+}
 
 
 def strict(schema: dict[str, Any]) -> dict[str, Any]:
@@ -285,17 +289,26 @@ def test_network_policies_admit_only_the_release_and_named_peers(
     deployments = {d["metadata"]["name"] for d in production_docs if d["kind"] == "Deployment"}
     assert set(policies) == deployments
     for name, spec in policies.items():
-        if name.endswith("-serve"):
-            (rule,) = spec["ingress"]
-            assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
-            assert {
-                "podSelector": {"matchLabels": {"app.kubernetes.io/instance": "taskflow"}}
-            } in rule["from"]
-        else:
-            assert spec["ingress"] == [], f"{name} has no port: nothing may connect to it"
+        (rule,) = spec["ingress"]
+        # serve: its HTTP port; a background role: only its metrics port (Prometheus).
+        port = "http" if name.endswith("-serve") else "metrics"
+        assert rule["ports"] == [{"port": port, "protocol": "TCP"}], name
+        release_pods = {"podSelector": {"matchLabels": {"app.kubernetes.io/instance": "taskflow"}}}
+        assert release_pods in rule["from"], name
+        assert MONITORING_PEER in rule["from"], f"{name}: Prometheus cannot scrape it"
 
 
-def test_a_background_role_with_a_metrics_port_is_scraped_by_a_pod_monitor(
+def test_a_role_without_any_port_accepts_no_connection(render: Render) -> None:
+    docs = render(
+        "tasks",
+        "--set", "components.relay.metricsPort=null",
+        "--set", "networkPolicy.enabled=true",
+    )  # fmt: skip
+    policy = next(d for d in docs if d["metadata"]["name"] == "taskflow-tasks-relay")
+    assert policy["spec"]["ingress"] == []
+
+
+def test_a_background_roles_metrics_port_can_be_changed(
     render: Render, crd_schemas: dict[tuple[str, str], Any]
 ) -> None:
     docs = render(
@@ -305,8 +318,12 @@ def test_a_background_role_with_a_metrics_port_is_scraped_by_a_pod_monitor(
         "--set", "networkPolicy.enabled=true",
     )  # fmt: skip
     assert validate(docs, crd_schemas) == []
-    (monitor,) = [d for d in docs if d["kind"] == "PodMonitor"]
-    assert monitor["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "consume"
+    monitors = {
+        d["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"]: d
+        for d in docs
+        if d["kind"] == "PodMonitor"
+    }
+    assert set(monitors) == {"consume", "worker"}
     consume = next(
         d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("consume")
     )
@@ -319,3 +336,59 @@ def test_a_background_role_with_a_metrics_port_is_scraped_by_a_pod_monitor(
         if d["kind"] == "NetworkPolicy" and d["metadata"]["name"].endswith("consume")
     )
     assert policy["spec"]["ingress"][0]["ports"] == [{"port": "metrics", "protocol": "TCP"}]
+
+
+def _background_roles(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Deployment name -> Deployment, for every role that is not `serve`."""
+    return {
+        d["metadata"]["name"]: d
+        for d in docs
+        if d["kind"] == "Deployment"
+        and d["metadata"]["labels"]["app.kubernetes.io/component"] != "serve"
+    }
+
+
+def test_every_background_role_serves_metrics_on_the_pod_ip(
+    default_docs: list[dict[str, Any]],
+) -> None:
+    """Without monitors too: the port and the bind address belong to the pod, not to Prometheus."""
+    roles = _background_roles(default_docs)
+    suite_roles = {(m, r) for m, r in _suite_processes() if r != "serve"}
+    assert len(roles) == len(suite_roles) == 5
+    for name, deployment in roles.items():
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["TASKFLOW_METRICS_PORT"] == "9100", name
+        # tasks and suggest bind their exporter to TASKFLOW_HOST, notify to TASKFLOW_METRICS_HOST.
+        assert env["TASKFLOW_HOST"] == env["TASKFLOW_METRICS_HOST"] == "0.0.0.0", name
+        assert container["ports"] == [
+            {"name": "metrics", "containerPort": 9100, "protocol": "TCP"}
+        ], name
+        assert "livenessProbe" not in container, name
+    assert not any(d["kind"] == "PodMonitor" for d in default_docs), "monitors are opt-in"
+
+
+def test_every_background_role_is_scraped_by_a_pod_monitor(
+    production_docs: list[dict[str, Any]],
+) -> None:
+    roles = _background_roles(production_docs)
+    monitors = [d for d in production_docs if d["kind"] == "PodMonitor"]
+    scraped = {}
+    for monitor in monitors:
+        selector = monitor["spec"]["selector"]["matchLabels"]
+        assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["taskflow"]}
+        for name, deployment in roles.items():
+            if selector == deployment["spec"]["selector"]["matchLabels"]:
+                (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+                assert endpoint["port"] == "metrics"
+                assert endpoint["path"] == "/metrics"
+                assert endpoint["honorLabels"] is True
+                scraped[name] = monitor["metadata"]["name"]
+    assert set(scraped) == set(roles), "a background role nobody scrapes"
+    assert set(roles) == {
+        "taskflow-tasks-relay",
+        "taskflow-tasks-scheduler",
+        "taskflow-suggest-consume",
+        "taskflow-notify-consume",
+        "taskflow-notify-worker",
+    }

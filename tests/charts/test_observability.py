@@ -3,7 +3,8 @@ event topology the chart declares is the one the code declares.
 
 Static checks: a metric's definition (prometheus_client Counter/Gauge/Histogram/Summary) is
 found in the sources and turned into the names it is exported under (a Counter gets _total,
-a Histogram _bucket/_count/_sum); every name the PromQL uses must be among them.
+a Histogram _bucket/_count/_sum); every name the PromQL uses must be among them, or among the
+documented metrics of an exporter the release runs (tests/charts/known_metrics/).
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ SELECTED = re.compile(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{|\[)")
 TASKFLOW_NAME = re.compile(r"\btaskflow_[a-z0-9_]+\b")
 PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "offset", "and",
                 "or", "unless", "bool"}  # fmt: skip
+# Exporters we do not write: <exporter>.txt lists the names its own documentation gives.
+KNOWN_METRICS = Path(__file__).parent / "known_metrics"
+# Which rendered object runs each exporter: its names count only in a release that has it.
+EXPORTER_RUN_BY = {"rabbitmq_prometheus": "RabbitmqCluster"}  # the operator enables the plugin
+AMQP = REPO / "libs" / "common" / "src" / "taskflow_common" / "messaging" / "amqp.py"
 
 
 def exported_metric_names() -> set[str]:
@@ -37,6 +43,16 @@ def exported_metric_names() -> set[str]:
                         names.add(f"{name}_bucket")
                 else:
                     names.add(name)
+    return names
+
+
+def known_exporter_metrics(docs: list[dict[str, Any]]) -> set[str]:
+    kinds = {doc["kind"] for doc in docs}
+    names = set()
+    for exporter, kind in EXPORTER_RUN_BY.items():
+        if kind in kinds:
+            lines = (KNOWN_METRICS / f"{exporter}.txt").read_text().splitlines()
+            names.update(line for line in lines if line and not line.startswith("#"))
     return names
 
 
@@ -83,7 +99,7 @@ def test_the_metric_definitions_are_found() -> None:
 def test_every_metric_in_alert_rules_and_dashboards_is_exported(
     production_docs: list[dict[str, Any]],
 ) -> None:
-    exported = exported_metric_names()
+    exported = exported_metric_names() | known_exporter_metrics(production_docs)
     recorded = {name for name, _ in rule_expressions(production_docs) if ":" in name}
     expressions = [*rule_expressions(production_docs), *dashboard_expressions(production_docs)]
     assert len(expressions) > 20
@@ -110,10 +126,25 @@ def test_the_alerts_the_operators_need_exist(production_docs: list[dict[str, Any
         assert metric in alerts[alert], alert
 
 
-def test_the_checker_flags_an_unknown_metric() -> None:
-    exported = exported_metric_names()
+def test_the_checker_flags_an_unknown_metric(production_docs: list[dict[str, Any]]) -> None:
+    exported = exported_metric_names() | known_exporter_metrics(production_docs)
     expr = 'sum(rate(taskflow_tasks_made_up_total{status="5.."}[5m])) / sum(up_not_ours[5m])'
     assert referenced_metrics(expr) - exported == {"taskflow_tasks_made_up_total", "up_not_ours"}
+    expr = 'rabbitmq_queue_messages{queue="q"} + rabbitmq_queue_made_up{queue="q"}'
+    assert referenced_metrics(expr) - exported == {"rabbitmq_queue_made_up"}
+
+
+def test_exporter_metrics_count_only_where_the_exporter_runs(
+    production_docs: list[dict[str, Any]],
+) -> None:
+    """A known list is an exporter's documentation, not a blanket excuse: it holds only that
+    exporter's names, and a release without the exporter gets none of them."""
+    rabbitmq = known_exporter_metrics(production_docs)
+    assert "rabbitmq_queue_messages" in rabbitmq
+    assert all(name.startswith("rabbitmq_") for name in rabbitmq)
+    assert not rabbitmq & exported_metric_names()
+    without_broker = [doc for doc in production_docs if doc["kind"] != "RabbitmqCluster"]
+    assert known_exporter_metrics(without_broker) == set()
 
 
 def _python_constant(path: Path, name: str) -> str:
@@ -122,13 +153,8 @@ def _python_constant(path: Path, name: str) -> str:
     return match.group(1).strip().strip('"')
 
 
-def test_declared_topology_is_the_code_topology(default_docs: list[dict[str, Any]]) -> None:
-    """The topology operator declares what taskflow_common.messaging.amqp declares, argument for
-    argument: RabbitMQ refuses a re-declaration with other arguments (PRECONDITION_FAILED)."""
-    amqp = REPO / "libs" / "common" / "src" / "taskflow_common" / "messaging" / "amqp.py"
-    exchange = _python_constant(amqp, "EXCHANGE")
-    dead_letters = _python_constant(amqp, "DEAD_LETTER_EXCHANGE")
-    delivery_limit = int(_python_constant(amqp, "DELIVERY_LIMIT"))
+def _code_consumers() -> dict[str, set[str]]:
+    """Consumer name -> routing-key patterns, as the services declare them."""
     consumers = {}
     for path in (REPO / "services").glob("*/src/**/*.py"):
         text = path.read_text()
@@ -136,6 +162,26 @@ def test_declared_topology_is_the_code_topology(default_docs: list[dict[str, Any
         if match:
             consumers[match.group(1)] = set(re.findall(r'"([^"]+)"', match.group(2)))
     assert set(consumers) == {"suggest", "notify"}
+    return consumers
+
+
+def _code_queue_name(function: str, consumer: str) -> str:
+    """What taskflow_common.messaging.amqp's queue_name/dead_letter_queue_name return."""
+    match = re.search(
+        rf'def {function}\(consumer: str\) -> str:\n\s+return f"([^"]+)"', AMQP.read_text()
+    )
+    assert match, f"{function} not found in {AMQP}"
+    return match.group(1).replace("{consumer}", consumer)
+
+
+def test_declared_topology_is_the_code_topology(default_docs: list[dict[str, Any]]) -> None:
+    """The topology operator declares what taskflow_common.messaging.amqp declares, argument for
+    argument: RabbitMQ refuses a re-declaration with other arguments (PRECONDITION_FAILED)."""
+    amqp = AMQP
+    exchange = _python_constant(amqp, "EXCHANGE")
+    dead_letters = _python_constant(amqp, "DEAD_LETTER_EXCHANGE")
+    delivery_limit = int(_python_constant(amqp, "DELIVERY_LIMIT"))
+    consumers = _code_consumers()
     declared = re.findall(r"arguments=\{(.*?)\}", amqp.read_text(), re.DOTALL)
     consumer_queue_args = next(block for block in declared if "x-dead-letter-exchange" in block)
     code_argument_names = set(re.findall(r'"(x-[a-z-]+)"', consumer_queue_args)) - {"x-queue-type"}
@@ -161,3 +207,50 @@ def test_declared_topology_is_the_code_topology(default_docs: list[dict[str, Any
         assert (dead_letters, f"taskflow.{consumer}.dlq", consumer) in bindings
         bound = {key for source, dest, key in bindings if dest == f"taskflow.{consumer}"}
         assert bound == patterns
+
+
+def _matcher(expr: str, label: str) -> tuple[str, str]:
+    """(operator, value) of one label matcher; the value unquoted as PromQL (Go) unquotes it."""
+    match = re.search(rf'\b{label}\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*")', expr)
+    assert match, f"no {label} matcher in {expr}"
+    return match.group(1), json.loads(match.group(2))
+
+
+def test_dead_letter_queue_depth_alerts_watch_every_dlq(
+    production_docs: list[dict[str, Any]],
+) -> None:
+    """RabbitMQ's own per-queue depth of every DLQ the code declares, and of nothing else."""
+    alerts = dict(rule_expressions(production_docs))
+    consumers = _code_consumers()
+    for alert in ("TaskflowDeadLetterQueueNotEmpty", "TaskflowDeadLetterQueueNearlyFull"):
+        expr = alerts[alert]
+        assert referenced_metrics(expr) == {"rabbitmq_queue_messages"}, alert
+        assert _matcher(expr, "vhost") == ("=", "/")
+        operator, pattern = _matcher(expr, "queue")
+        assert operator == "=~"
+        for consumer in consumers:  # PromQL regexes are anchored at both ends
+            assert re.fullmatch(pattern, _code_queue_name("dead_letter_queue_name", consumer))
+            assert not re.fullmatch(pattern, _code_queue_name("queue_name", consumer))
+        assert "max by (namespace, vhost, queue)" in expr, "one series per queue and cluster"
+    assert alerts["TaskflowDeadLetterQueueNotEmpty"].endswith("> 0")
+    assert alerts["TaskflowDeadLetterQueueNearlyFull"].endswith("> 80000")  # 0.8 x 100,000
+
+
+def test_rabbitmq_exposes_and_we_scrape_per_queue_metrics(
+    production_docs: list[dict[str, Any]],
+) -> None:
+    """The DLQ alerts select by `queue`: without per-object metrics RabbitMQ's /metrics has one
+    aggregated series per node and no queue label, and the alerts would never fire."""
+    (cluster,) = [d for d in production_docs if d["kind"] == "RabbitmqCluster"]
+    config = cluster["spec"]["rabbitmq"]["additionalConfig"].splitlines()
+    assert "prometheus.return_per_object_metrics = true" in [line.strip() for line in config]
+    (monitor,) = [
+        d
+        for d in production_docs
+        if d["kind"] == "PodMonitor" and d["metadata"]["name"] == cluster["metadata"]["name"]
+    ]
+    assert monitor["spec"]["selector"]["matchLabels"] == {
+        "app.kubernetes.io/name": cluster["metadata"]["name"]
+    }
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    assert (endpoint["port"], endpoint["path"]) == ("prometheus", "/metrics")
