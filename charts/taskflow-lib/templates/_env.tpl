@@ -19,14 +19,11 @@ after the release. Order matters: variables referenced as $(VAR) are defined fir
 {{- end }}
 {{- if .metricsPort }}
 {{- /*
-A background role's /metrics must answer on the pod IP for the PodMonitor. tasks and suggest
-bind their exporter to TASKFLOW_HOST (above), notify to TASKFLOW_METRICS_HOST (default
-127.0.0.1): both say 0.0.0.0.
+A background role's /metrics must answer on the pod IP for the PodMonitor: every role binds
+its exporter to TASKFLOW_HOST (above, 0.0.0.0).
 */}}
 - name: TASKFLOW_METRICS_PORT
   value: {{ .metricsPort | quote }}
-- name: TASKFLOW_METRICS_HOST
-  value: "0.0.0.0"
 {{- end }}
 - name: TASKFLOW_LOG_LEVEL
   value: {{ $g.logLevel | quote }}

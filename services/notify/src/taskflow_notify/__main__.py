@@ -35,13 +35,15 @@ def _serve() -> None:
 
 def _consume() -> None:
     from taskflow_common.djangoweb.schema import migrate_schema
-    from taskflow_common.process import run_async
+    from taskflow_common.process import run_async, serve_metrics
     from taskflow_notify import bootstrap
 
     bootstrap.setup_django()
     container = bootstrap.configure()
     migrate_schema(container.settings.db_schema)
-    _serve_metrics(container.settings.metrics_port or DEFAULT_METRICS_PORTS["consume"])
+    serve_metrics(
+        container.settings.metrics_port or DEFAULT_METRICS_PORTS["consume"], container.settings.host
+    )
     run_async(_consume_forever(container.settings.amqp_url))
 
 
@@ -67,12 +69,15 @@ def _worker(extra: list[str]) -> None:
     from celery import current_app
 
     from taskflow_common.djangoweb.schema import migrate_schema
+    from taskflow_common.process import serve_metrics
     from taskflow_notify import bootstrap
 
     bootstrap.setup_django()
     container = bootstrap.configure()
     migrate_schema(container.settings.db_schema)
-    _serve_metrics(container.settings.metrics_port or DEFAULT_METRICS_PORTS["worker"])
+    serve_metrics(
+        container.settings.metrics_port or DEFAULT_METRICS_PORTS["worker"], container.settings.host
+    )
     import taskflow_notify.tasks  # noqa: F401  (registers the tasks)
 
     # A node name of its own: two workers on one host must not share a remote-control queue.
@@ -97,18 +102,6 @@ def _worker(extra: list[str]) -> None:
 # consume and worker have no HTTP server of their own: /metrics on these ports unless
 # TASKFLOW_METRICS_PORT says otherwise.
 DEFAULT_METRICS_PORTS = {"consume": 9104, "worker": 9105}
-
-
-def _serve_metrics(port: int) -> None:
-    import logging
-
-    from prometheus_client import start_http_server
-
-    try:
-        start_http_server(port, addr=os.environ.get("TASKFLOW_METRICS_HOST", "127.0.0.1"))
-    except OSError as exc:
-        # A second worker on one host (tests, scaling by hand) still works, unscraped.
-        logging.getLogger(__name__).warning("metrics port %s unavailable: %s", port, exc)
 
 
 def _migrate() -> None:
