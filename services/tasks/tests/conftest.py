@@ -56,9 +56,6 @@ def mint_token(tasks_signing_key: rsa.RSAPrivateKey) -> Callable[..., str]:
 
 
 def test_settings(database_url: str, **overrides: Any) -> Settings:
-    # Publishing on commit is off unless a test turns it on: the API tests would otherwise
-    # send their events to the shared broker's `taskflow.events`, where a running suite consumes.
-    overrides.setdefault("publish_on_commit", False)
     return Settings(
         env="test",
         database_url=database_url,

@@ -2,9 +2,7 @@
 
 `create_app(settings, bus=..., jwks=...)` serves the API. The embedded mode passes its
 in-process bus and development JWKS; without them the distributed adapters are built from
-settings (AMQP bus, Keycloak JWKS over HTTP). In the distributed mode on Postgres the `serve`
-role publishes its own events on commit through its own bus (ADR 106); a bus passed in is used
-for that instead. Nothing here connects at import time.
+settings (AMQP bus, Keycloak JWKS over HTTP). Nothing here connects at import time.
 """
 
 from __future__ import annotations
@@ -40,7 +38,6 @@ from taskflow_tasks.infrastructure.db.queries import SqlProjectQueries, SqlTaskQ
 from taskflow_tasks.infrastructure.db.uow import SqlUnitOfWork
 from taskflow_tasks.infrastructure.metrics import GaugeRefresher
 from taskflow_tasks.infrastructure.outbox import OutboxRelay, OutboxWaker, listen_for_commits
-from taskflow_tasks.infrastructure.publisher import CommitPublisher
 from taskflow_tasks.infrastructure.scheduler import ReminderScheduler
 from taskflow_tasks.interfaces.http.app import build_api
 from taskflow_tasks.interfaces.http.deps import ApiContext
@@ -53,15 +50,9 @@ class Database:
     engine: AsyncEngine
     write_lock: asyncio.Lock | None
     waker: OutboxWaker
-    publisher: CommitPublisher | None = None
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(
-            self.engine,
-            write_lock=self.write_lock,
-            after_commit=self.waker.wake,
-            publisher=self.publisher,
-        )
+        return SqlUnitOfWork(self.engine, write_lock=self.write_lock, after_commit=self.waker.wake)
 
 
 def build_database(settings: Settings) -> Database:
@@ -78,14 +69,10 @@ def build_task_queries(settings: Settings, db: Database) -> SqlTaskQueries:
     return PgTaskQueries(db.engine, settings.database_url, pool_size=settings.db_pool_size)
 
 
-def build_bus(settings: Settings, *, publish_timeout: float = 10.0) -> EventBus:
+def build_bus(settings: Settings) -> EventBus:
     from taskflow_common.messaging.amqp import AmqpEventBus
 
-    return AmqpEventBus(settings.amqp_url, publish_timeout=publish_timeout)
-
-
-# A publisher that gets no confirm within this hands its rows to the relay.
-PUBLISH_ON_COMMIT_TIMEOUT_SECONDS = 5.0
+    return AmqpEventBus(settings.amqp_url)
 
 
 def build_verifier(settings: Settings, jwks: JwksSource | None) -> JwtVerifier:
@@ -132,17 +119,6 @@ def create_app(
     db = build_database(settings)
     own_bus = bus is None and settings.background_workers
     event_bus = bus if bus is not None else (build_bus(settings) if own_bus else None)
-    publishes_on_commit = (
-        not settings.background_workers and settings.publish_on_commit and not is_sqlite(db.engine)
-    )
-    # Publisher use only: the serve role consumes nothing.
-    publisher_bus = bus
-    if publishes_on_commit:
-        if publisher_bus is None:
-            publisher_bus = build_bus(settings, publish_timeout=PUBLISH_ON_COMMIT_TIMEOUT_SECONDS)
-        db.publisher = CommitPublisher(
-            db.engine, publisher_bus, publish_timeout=PUBLISH_ON_COMMIT_TIMEOUT_SECONDS
-        )
 
     async def database_ready() -> None:
         async with db.engine.connect() as conn:
@@ -184,15 +160,6 @@ def create_app(
             workers.append(asyncio.create_task(relay.run_forever(stop), name="tasks-relay"))
             scheduler = build_scheduler(settings, db)
             workers.append(asyncio.create_task(scheduler.run_forever(stop), name="tasks-scheduler"))
-        if db.publisher is not None and publisher_bus is not None:
-            db.publisher.start()
-            # The API starts and takes writes without a broker: until the bus is up, every
-            # event is left to the relay.
-            workers.append(
-                asyncio.create_task(
-                    _connect_publisher(db.publisher, publisher_bus), name="tasks-publisher-bus"
-                )
-            )
         # Everything built so far lives as long as the process: keep it out of the cyclic
         # GC's generations, so collections triggered by per-request garbage stay cheap.
         gc.freeze()
@@ -204,10 +171,6 @@ def create_app(
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
-            if db.publisher is not None:
-                await db.publisher.close()
-                if bus is None and publisher_bus is not None:
-                    await publisher_bus.close()
             if own_bus and event_bus is not None:
                 await event_bus.close()
             if isinstance(task_queries, PgTaskQueries):
@@ -244,11 +207,6 @@ async def _run_worker(
         if bus is not None:
             await bus.close()
         await db.engine.dispose()
-
-
-async def _connect_publisher(publisher: CommitPublisher, bus: EventBus) -> None:
-    await _start_bus_with_retry(bus)
-    publisher.bus_connected()
 
 
 async def _start_bus_with_retry(bus: EventBus) -> None:

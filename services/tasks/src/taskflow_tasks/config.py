@@ -21,9 +21,6 @@ class Settings(BaseServiceSettings):
     # in the distributed mode they are their own processes (`relay`, `scheduler`).
     background_workers: bool = False
 
-    # The `serve` role on Postgres publishes its own events right after commit and leaves the
-    # relay only what it could not publish (ADR 106); false leaves every event to the relay.
-    publish_on_commit: bool = True
     relay_batch_size: int = Field(default=100, ge=1, le=1000)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
     scheduler_poll_seconds: float = Field(default=5.0, gt=0)

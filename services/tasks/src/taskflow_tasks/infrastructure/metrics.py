@@ -28,14 +28,6 @@ OUTBOX_PUBLISHED = Counter(
 OUTBOX_PUBLISH_FAILURES = Counter(
     "taskflow_tasks_outbox_publish_failures_total", "Relay publish attempts that failed."
 )
-OUTBOX_PUBLISHED_ON_COMMIT = Counter(
-    "taskflow_tasks_outbox_published_on_commit_events_total",
-    "Outbox events the web process published itself right after commit (ADR 106).",
-)
-OUTBOX_RELEASED_TO_RELAY = Counter(
-    "taskflow_tasks_outbox_released_to_relay_events_total",
-    "Events the web process claimed but left to the relay (publish failed, or shutting down).",
-)
 OUTBOX_UNROUTABLE = Counter(
     "taskflow_tasks_outbox_unroutable_events_total",
     "Events no queue was bound for after the grace period (marked sent, logged).",

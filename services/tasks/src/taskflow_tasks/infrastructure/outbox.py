@@ -6,8 +6,6 @@ a lease (`claimed_until`, ADR 105) in one autocommit statement, publishes it, th
 in a second one: two round trips a cycle, no transaction held while publishing. Relays side by
 side skip each other's claimed rows, so none publishes a row another holds in normal
 operation; a relay that dies holding a claim delays those rows by at most the lease.
-In the distributed mode the web process publishes most events itself on commit (publisher.py,
-ADR 106); relays take what it left unclaimed or released, or held past its lease.
 """
 
 from __future__ import annotations
@@ -43,29 +41,6 @@ log = logging.getLogger(__name__)
 OB = t.outbox
 MAX_BACKOFF_SECONDS = 30.0
 _ROW = (OB.c.id, OB.c.payload, OB.c.traceparent, OB.c.tracestate, OB.c.created_at)
-
-
-async def publish_row(bus: EventBus, row: Any) -> str | None:
-    """Publish one outbox row under its trace context: None, "unroutable", or the error.
-
-    `row` has the outbox columns `payload`, `traceparent` and `tracestate` as attributes.
-    """
-    envelope = RawEnvelope.model_validate(row.payload)
-    carrier = {"traceparent": row.traceparent} if row.traceparent else {}
-    if row.tracestate:
-        carrier["tracestate"] = row.tracestate
-    # Publish as a child of the request that wrote the event: one trace end to end.
-    token = otel_context.attach(propagate.extract(carrier))
-    try:
-        await bus.publish(envelope)
-    except UnroutableEventError:
-        return "unroutable"
-    except Exception as exc:  # the broker is down or did not confirm: retry later
-        OUTBOX_PUBLISH_FAILURES.inc()
-        return f"{type(exc).__name__}: {exc}"
-    finally:
-        otel_context.detach(token)
-    return None
 
 
 class OutboxWaker:
@@ -189,7 +164,22 @@ class OutboxRelay:
         return sent, None
 
     async def _publish(self, row: Any) -> str | None:
-        return await publish_row(self._bus, row)
+        envelope = RawEnvelope.model_validate(row.payload)
+        carrier = {"traceparent": row.traceparent} if row.traceparent else {}
+        if row.tracestate:
+            carrier["tracestate"] = row.tracestate
+        # Publish as a child of the request that wrote the event: one trace end to end.
+        token = otel_context.attach(propagate.extract(carrier))
+        try:
+            await self._bus.publish(envelope)
+        except UnroutableEventError:
+            return "unroutable"
+        except Exception as exc:  # the broker is down or did not confirm: retry later
+            OUTBOX_PUBLISH_FAILURES.inc()
+            return f"{type(exc).__name__}: {exc}"
+        finally:
+            otel_context.detach(token)
+        return None
 
     async def run_forever(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()

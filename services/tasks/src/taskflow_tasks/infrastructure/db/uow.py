@@ -5,23 +5,11 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, NamedTuple, Protocol, Self
+from typing import Any, Self
 
 from opentelemetry import propagate
-from sqlalchemy import (
-    CompoundSelect,
-    Insert,
-    Interval,
-    Select,
-    Table,
-    bindparam,
-    func,
-    insert,
-    select,
-    union_all,
-)
+from sqlalchemy import CompoundSelect, Insert, Select, Table, bindparam, insert, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from taskflow_common.events import new_envelope
@@ -37,32 +25,12 @@ from taskflow_tasks.infrastructure.db.repository import (
 )
 from taskflow_tasks.infrastructure.db.tracing import db_span
 
-# Postgres notifies it at commit of every transaction that inserted unclaimed outbox rows: a
-# trigger on the outbox table (migrations 0002, 0004) calls pg_notify, so commits need no NOTIFY.
+# Postgres notifies it at commit of every transaction that inserted outbox rows: a statement
+# trigger on the outbox table (migration 0002) calls pg_notify, so commits need no NOTIFY.
 OUTBOX_CHANNEL = "taskflow_tasks_outbox"
 # Postgres and asyncpg take at most 32,767 parameters per statement; larger commits (a scheduler
 # batch, a project deletion) write outbox and activity rows with one executemany each.
 _MAX_PARAMS_PER_STATEMENT = 30_000
-
-
-class CommittedEvent(NamedTuple):
-    """An outbox row as a publisher needs it (the relay's claimed rows have the same fields)."""
-
-    id: Any
-    payload: dict[str, Any]
-    traceparent: str | None
-    tracestate: str | None
-    created_at: datetime
-
-
-class CommitPublisherPort(Protocol):
-    """Publishes a process's own events right after commit (ADR 106)."""
-
-    def claim_lease(self) -> timedelta | None:
-        """The lease to write new rows under, or None to leave them to the relay."""
-
-    def submit(self, events: list[CommittedEvent]) -> None:
-        """Take committed, claimed rows for publishing; never blocks, never raises."""
 
 
 def outbox_rows(events: list[DomainEvent]) -> list[dict[str, Any]]:
@@ -107,17 +75,9 @@ def activity_rows(events: list[DomainEvent]) -> list[dict[str, Any]]:
 
 
 async def _write_outbox_and_activity(
-    conn: AsyncConnection,
-    outbox: list[dict[str, Any]],
-    activity: list[dict[str, Any]],
-    claim_lease: timedelta | None = None,
+    conn: AsyncConnection, outbox: list[dict[str, Any]], activity: list[dict[str, Any]]
 ) -> None:
-    """One round trip on Postgres: the outbox insert rides along as a data-modifying CTE.
-
-    With a claim lease the rows are written claimed until the database's now() + lease, so no
-    relay takes them while this process publishes them itself (ADR 106).
-    """
-    claimed = claim_lease is not None
+    """One round trip on Postgres: the outbox insert rides along as a data-modifying CTE."""
     params = len(outbox) * len(t.outbox.c) + len(activity) * len(t.activity.c)
     if activity and conn.dialect.name == "postgresql" and params <= _MAX_PARAMS_PER_STATEMENT:
         values = {
@@ -125,35 +85,26 @@ async def _write_outbox_and_activity(
         }
         for i, row in enumerate(activity):
             values.update({f"a{i}_{name}": value for name, value in row.items()})
-        if claimed:
-            values["claim_lease"] = claim_lease
-        statement = _outbox_and_activity_insert(len(outbox), len(activity), claimed)
-        await conn.execute(statement, values)
+        await conn.execute(_outbox_and_activity_insert(len(outbox), len(activity)), values)
         return
     # SQLite has no data-modifying CTEs.
-    if claimed:
-        rows = [{**row, "claim_lease": claim_lease} for row in outbox]
-        await conn.execute(insert(t.outbox).values(claimed_until=_CLAIMED_UNTIL), rows)
-    else:
-        await conn.execute(insert(t.outbox), outbox)
+    await conn.execute(insert(t.outbox), outbox)
     if activity:
         await conn.execute(insert(t.activity), activity)
 
 
-# Outbox columns only the relay writes (and `claimed_until`, unless the writer publishes itself).
+# Outbox columns only the relay writes.
 _LEFT_NULL_ON_INSERT = frozenset({"last_error", "claimed_until"})
-# Database time, as the relay's claims (ADR 105): process clocks do not matter.
-_CLAIMED_UNTIL = func.now() + bindparam("claim_lease", type_=Interval())
 
 
-@functools.lru_cache(maxsize=128)
-def _outbox_and_activity_insert(outbox_rows: int, activity_rows: int, claimed: bool) -> Insert:
+@functools.lru_cache(maxsize=64)
+def _outbox_and_activity_insert(outbox_rows: int, activity_rows: int) -> Insert:
     """WITH o AS (INSERT INTO outbox ...) INSERT INTO activity ..., rows as bound SELECTs.
 
     Not multi-row VALUES: SQLAlchemy cannot cache those and compiles them on every execution,
     which costs more CPU than the round trip saved. This form caches, one entry per row count.
     """
-    outbox = insert(t.outbox).from_select(*_bound_rows(t.outbox, "o", outbox_rows, claimed))
+    outbox = insert(t.outbox).from_select(*_bound_rows(t.outbox, "o", outbox_rows))
     return (
         insert(t.activity)
         .from_select(*_bound_rows(t.activity, "a", activity_rows))
@@ -162,22 +113,15 @@ def _outbox_and_activity_insert(outbox_rows: int, activity_rows: int, claimed: b
 
 
 def _bound_rows(
-    table: Table, prefix: str, count: int, claimed: bool = False
+    table: Table, prefix: str, count: int
 ) -> tuple[list[str], Select[Any] | CompoundSelect[Any]]:
     """The columns `outbox_rows` / `activity_rows` fill, and `count` rows of bind parameters."""
     columns = [column for column in table.c if column.name not in _LEFT_NULL_ON_INSERT]
-    names = [c.name for c in columns]
-    rows = []
-    for i in range(count):
-        row: list[Any] = [
-            bindparam(f"{prefix}{i}_{c.name}", type_=c.type).label(c.name) for c in columns
-        ]
-        if claimed:
-            row.append(_CLAIMED_UNTIL.label("claimed_until"))
-        rows.append(select(*row))
-    if claimed:
-        names.append("claimed_until")
-    return names, rows[0] if count == 1 else union_all(*rows)
+    rows = [
+        select(*(bindparam(f"{prefix}{i}_{c.name}", type_=c.type).label(c.name) for c in columns))
+        for i in range(count)
+    ]
+    return [c.name for c in columns], rows[0] if count == 1 else union_all(*rows)
 
 
 class SqlUnitOfWork:
@@ -191,13 +135,11 @@ class SqlUnitOfWork:
         *,
         write_lock: asyncio.Lock | None = None,
         after_commit: Callable[[], None] | None = None,
-        publisher: CommitPublisherPort | None = None,
     ) -> None:
         self._engine = engine
         # SQLite allows one writer: serialising our own transactions avoids "database is locked".
         self._write_lock = write_lock
         self._after_commit = after_commit
-        self._publisher = publisher
         self._conn: AsyncConnection | None = None
         self._recorded: list[DomainEvent] = []
         self._committed = False
@@ -263,32 +205,10 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         conn = self.connection
         events = self.collect_events()
-        lease = None
         if events:
-            outbox = outbox_rows(events)
-            if self._publisher is not None:
-                lease = self._publisher.claim_lease()
-            await _write_outbox_and_activity(conn, outbox, activity_rows(events), lease)
+            await _write_outbox_and_activity(conn, outbox_rows(events), activity_rows(events))
         await conn.commit()
         self._committed = True
-        if lease is not None:
-            assert self._publisher is not None
-            # Published in id order, as the relay does.
-            self._publisher.submit(
-                sorted(
-                    (
-                        CommittedEvent(
-                            row["id"],
-                            row["payload"],
-                            row["traceparent"],
-                            row["tracestate"],
-                            row["created_at"],
-                        )
-                        for row in outbox
-                    ),
-                    key=lambda event: event.id,
-                )
-            )
         if events and self._after_commit is not None:
             self._after_commit()
 
