@@ -81,6 +81,14 @@ its exporter to TASKFLOW_HOST (above, 0.0.0.0).
   value: {{ tpl $g.otel.endpoint $root | quote }}
 - name: OTEL_EXPORTER_OTLP_PROTOCOL
   value: {{ $g.otel.protocol | quote }}
+{{- /*
+parentbased: the root span's ratio decides for the whole trace, and every downstream service
+(HTTP or a RabbitMQ consumer continuing the W3C context) follows it, so traces stay whole.
+*/}}
+- name: OTEL_TRACES_SAMPLER
+  value: parentbased_traceidratio
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ $g.otel.sampleRatio | toString | quote }}
 {{- else }}
 - name: OTEL_SDK_DISABLED
   value: "true"
