@@ -28,10 +28,13 @@ from taskflow_common.testing.suite import require_suite
 pytestmark = pytest.mark.e2e
 
 REQUESTS_PER_PHASE = 20
-# Generous, because five engineers share two cores; a synchronous model call would cost
-# the model timeout (2 s) per request, orders of magnitude above this margin.
-MAX_SLOWDOWN = 2.0
 MODEL_TIMEOUT = 2.0
+# A request that waited for the model would take at least MODEL_TIMEOUT (2 s). The allowance
+# for a noisy shared machine is twice the baseline or 50 ms over it, whichever is larger: the
+# baseline is ~10 ms now, so a ratio alone fails on a few milliseconds of noise (an extra
+# process is starting and working on these cores), yet either bound sits far below 2 s.
+MAX_SLOWDOWN = 2.0
+MAX_ADDED_SECONDS = 0.05
 ROOT = Path(__file__).resolve().parents[4]
 
 
@@ -117,12 +120,12 @@ def test_a_hanging_model_does_not_slow_task_creation_and_the_heuristic_answers(
             _wait_for_consumer(consumer, process, log)
             hanging, ids = _create_tasks(client, token, REQUESTS_PER_PHASE, f"hang-{tag}")
 
-            ratio = statistics.median(hanging) / statistics.median(baseline)
+            base, hung = statistics.median(baseline), statistics.median(hanging)
             print(
-                f"POST /api/v1/tasks median: baseline {statistics.median(baseline) * 1000:.1f} ms,"
-                f" model hanging {statistics.median(hanging) * 1000:.1f} ms, ratio {ratio:.2f}"
+                f"POST /api/v1/tasks median: baseline {base * 1000:.1f} ms,"
+                f" model hanging {hung * 1000:.1f} ms, ratio {hung / base:.2f}"
             )
-            assert ratio <= MAX_SLOWDOWN
+            assert hung <= max(MAX_SLOWDOWN * base, base + MAX_ADDED_SECONDS)
 
             # The model was asked (and hung) for the new tasks; after five timeouts the
             # breaker opens and the rest are not even sent to it. Evidence of the attempt: the
