@@ -25,7 +25,7 @@ from taskflow_common.auth import (
 )
 from taskflow_common.health import ReadinessCheck
 from taskflow_common.messaging import EventBus
-from taskflow_common.process import verifier_from_settings
+from taskflow_common.process import serve_metrics, verifier_from_settings
 from taskflow_common.telemetry import init_telemetry
 from taskflow_common.web import BearerAuth
 from taskflow_tasks.application.deps import Deps
@@ -186,10 +186,7 @@ async def _run_worker(
     needs_bus: bool,
 ) -> None:
     _init_telemetry(settings)
-    if settings.metrics_port is not None:
-        from prometheus_client import start_http_server
-
-        start_http_server(settings.metrics_port, addr=settings.host)
+    serve_metrics(settings.metrics_port, settings.host)
     db = build_database(settings)
     bus = build_bus(settings) if needs_bus else None
     listener: asyncio.Task[None] | None = None
