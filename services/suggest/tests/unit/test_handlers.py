@@ -124,14 +124,20 @@ def _snapshot(**overrides) -> TaskSnapshotV1:
     return TaskSnapshotV1(**{**fields, **overrides})
 
 
-async def test_a_task_event_gives_one_stored_and_published_suggestion_even_if_redelivered():
+async def _bus_collecting_suggestions() -> tuple[InProcessEventBus, list]:
+    """An in-process bus and the list every published suggestion event is appended to."""
     bus = InProcessEventBus()
-    published = []
+    published: list = []
 
     async def collect(envelope):
         published.append(envelope)
 
     await bus.subscribe("test", ["suggest.priority.suggested.v1"], collect)
+    return bus, published
+
+
+async def test_a_task_event_gives_one_stored_and_published_suggestion_even_if_redelivered():
+    bus, published = await _bus_collecting_suggestions()
     deps = _deps(bus=bus)
     envelope = new_envelope(TaskCreatedV1(task=_snapshot()), subject="alice")
     first = await handlers.on_task_event(deps, envelope)
@@ -166,13 +172,7 @@ async def test_updates_that_do_not_touch_title_description_or_due_are_ignored():
 
 
 async def test_a_suggestion_equal_to_the_current_priority_is_stored_but_not_announced():
-    bus = InProcessEventBus()
-    published = []
-
-    async def collect(envelope):
-        published.append(envelope)
-
-    await bus.subscribe("test", ["suggest.priority.suggested.v1"], collect)
+    bus, published = await _bus_collecting_suggestions()
     deps = _deps(bus=bus)
     probe = await handlers.on_task_event(
         deps, new_envelope(TaskCreatedV1(task=_snapshot()), subject="alice")
@@ -194,13 +194,7 @@ async def test_a_suggestion_equal_to_the_current_priority_is_stored_but_not_anno
 
 
 async def test_the_same_advice_about_a_task_is_announced_once_until_it_changes():
-    bus = InProcessEventBus()
-    published = []
-
-    async def collect(envelope):
-        published.append(envelope)
-
-    await bus.subscribe("test", ["suggest.priority.suggested.v1"], collect)
+    bus, published = await _bus_collecting_suggestions()
     deps = _deps(bus=bus)
     task = _snapshot()
 
