@@ -8,6 +8,7 @@ against the Kubernetes OpenAPI schemas (kubernetes-validate) and the operators' 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -104,3 +105,23 @@ def default_docs(render: Render) -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def production_docs(render: Render) -> list[dict[str, Any]]:
     return render("taskflow", "-f", str(CHARTS / "taskflow" / "values-production.yaml"))
+
+
+SchemaViolations = Callable[[str], set[tuple[str, str, str]]]
+
+
+@pytest.fixture(scope="session")
+def schema_violations() -> SchemaViolations:
+    """Parses helm's schema report: 'chart:' lines, each followed by "- at '/pointer': why"
+    lines, into (chart, pointer, the leading word of why, or "") triples."""
+
+    def parse(stderr: str) -> set[tuple[str, str, str]]:
+        found, chart = set(), ""
+        for line in stderr.splitlines():
+            if re.fullmatch(r"[\w-]+:", line):
+                chart = line[:-1]
+            elif match := re.match(r"- at '([^']+)'(?::\s*(\w*))?", line):
+                found.add((chart, match.group(1), match.group(2) or ""))
+        return found
+
+    return parse
