@@ -30,6 +30,7 @@ import sys
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -205,6 +206,40 @@ class AmqpSource:
         load.updates[(task_id, version)] = user
 
 
+async def offer_open_loop(
+    send: Callable[[int], Awaitable[None]],
+    *,
+    requests: int,
+    per_second: float,
+    concurrency: int,
+    queue: bool,
+) -> tuple[int, float, float]:
+    """Start `send(n)` for each of `requests` at a fixed rate, at most `concurrency` in flight.
+
+    Open loop: when that many are in flight a request is skipped (and counted), so a saturated
+    system cannot stretch the run; with `queue` (the burst) it waits for a slot instead.
+    Returns (skipped requests, seconds spent offering, seconds until every one finished).
+    """
+    in_flight: set[asyncio.Task[None]] = set()
+    skipped = 0
+    began = time.perf_counter()
+    for n in range(requests):
+        delay = began + n / per_second - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if len(in_flight) >= concurrency:
+            if not queue:
+                skipped += 1
+                continue
+            await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+        t = asyncio.create_task(send(n))
+        in_flight.add(t)
+        t.add_done_callback(in_flight.discard)
+    offered_for = time.perf_counter() - began
+    await asyncio.gather(*in_flight)
+    return skipped, offered_for, time.perf_counter() - began
+
+
 def offer_over_amqp(
     user_ids: list[str],
     tasks_of: list[list[str]],
@@ -213,30 +248,24 @@ def offer_over_amqp(
     concurrency: int,
     queue: bool,
 ) -> tuple[Load, int, float, float]:
-    """The amqp source's open-loop generator, run in a process of its own (see `run`)."""
+    """The amqp source's generator, run in a process of its own (see `run`)."""
 
     async def offer() -> tuple[Load, int, float, float]:
-        load, skipped = Load(), 0
+        load = Load()
         source = await AmqpSource(user_ids).__aenter__()
-        in_flight: set[asyncio.Task[None]] = set()
-        began = time.perf_counter()
-        for n in range(int(rate * seconds)):
-            delay = began + n / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if len(in_flight) >= concurrency:
-                if not queue:
-                    skipped += 1
-                    continue
-                await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+
+        async def send(n: int) -> None:
             user = n % len(user_ids)
             task_id = tasks_of[user][(n // len(user_ids)) % len(tasks_of[user])]
-            t = asyncio.create_task(source.update(task_id, n, user, load))
-            in_flight.add(t)
-            t.add_done_callback(in_flight.discard)
-        offered_for = time.perf_counter() - began
-        await asyncio.gather(*in_flight)
-        confirmed_for = time.perf_counter() - began
+            await source.update(task_id, n, user, load)
+
+        skipped, offered_for, confirmed_for = await offer_open_loop(
+            send,
+            requests=int(rate * seconds),
+            per_second=rate,
+            concurrency=concurrency,
+            queue=queue,
+        )
         await source.__aexit__()
         return load, skipped, offered_for, confirmed_for
 
@@ -292,10 +321,8 @@ async def run(args: argparse.Namespace) -> int:
         load = Load()
         total = int(args.rate * args.seconds)
         print(f"offering {args.rate}/s task updates for {args.seconds} s ({total}) ...", flush=True)
-        in_flight: set[asyncio.Task[None]] = set()
         cpu_before, machine_before = proc_cpu.snapshot(), proc_cpu.machine_busy_seconds()
         began = time.perf_counter()
-        skipped = 0
 
         async def one(n: int) -> None:
             user = n % args.users
@@ -321,26 +348,16 @@ async def run(args: argparse.Namespace) -> int:
                     args.concurrency,
                     args.queue,
                 )
-            load, skipped, offered_for, confirmed_for = offered
-        requests = 0 if args.source == "amqp" else total // args.batch
-        for n in range(requests):
-            target = began + n * args.batch / args.rate
-            delay = target - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if len(in_flight) >= args.concurrency:
-                if not args.queue:
-                    skipped += args.batch  # open loop: a saturated API may not stretch the run
-                    continue
-                # The burst: every update is offered; a saturated API takes longer to admit them.
-                await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-            t = asyncio.create_task(one(n))
-            in_flight.add(t)
-            t.add_done_callback(in_flight.discard)
-        if args.source == "api":
-            offered_for = time.perf_counter() - began
-        await asyncio.gather(*in_flight)
-        load_time = time.perf_counter() - began if args.source == "api" else confirmed_for
+            load, skipped, offered_for, load_time = offered
+        else:
+            skipped_requests, offered_for, load_time = await offer_open_loop(
+                one,
+                requests=total // args.batch,
+                per_second=args.rate / args.batch,
+                concurrency=args.concurrency,
+                queue=args.queue,
+            )
+            skipped = skipped_requests * args.batch
 
         per_user = defaultdict(int)
         for client in clients:
