@@ -421,7 +421,7 @@ async def run(args: argparse.Namespace) -> int:
         f"{what} round trip ms  p50 {percentile(rtt, 50):.1f}  p99 {percentile(rtt, 99):.1f}"
         f"  mean {statistics.fmean(rtt) if rtt else float('nan'):.1f}"
     )
-    print(proc_cpu.report(cpu_before, cpu_after, load.ok, ((machine_before), (machine_after))))
+    print(proc_cpu.report(cpu_before, cpu_after, load.ok, (machine_before, machine_after)))
     return 0 if delivered == expected else 1
 
 
