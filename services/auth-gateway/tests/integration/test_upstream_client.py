@@ -76,3 +76,59 @@ async def test_a_body_delimited_by_connection_close_is_complete():
     finally:
         pool.close()
         server.close()
+
+
+async def test_a_connection_idle_near_the_upstreams_keep_alive_limit_is_not_reused():
+    """A PATCH cannot be sent twice, so it must never ride a connection the upstream is closing.
+
+    This upstream drops a connection that was idle for 0.3 s when the next request arrives
+    (uvicorn's keep-alive close crossing a request in flight, made deterministic). The pool
+    retires connections idle for 0.2 s, so the second PATCH goes out on a fresh one.
+    """
+    import asyncio
+
+    from taskflow_auth_gateway.infrastructure.upstream.h1 import H1Pool
+
+    connections = 0
+
+    async def keep_alive_server(reader, writer):
+        nonlocal connections
+        connections += 1
+        loop = asyncio.get_running_loop()
+        idle_since = loop.time()
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                break
+            if loop.time() - idle_since >= 0.3:
+                break  # closed just as the request arrived
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            await writer.drain()
+            idle_since = loop.time()
+        writer.close()
+
+    server = await asyncio.start_server(keep_alive_server, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    pool = H1Pool("127.0.0.1", port, host_header=b"x", idle_timeout=0.2)
+
+    async def patch() -> int:
+        exchange = await pool.request(
+            "PATCH", b"/t", [], b"{}", body_length=2, head_timeout=5, retry_idempotent=False
+        )
+        assert b"".join([chunk async for chunk in exchange.body()]) == b"ok"
+        exchange.release()
+        return exchange.status
+
+    try:
+        assert await patch() == 200
+        assert await patch() == 200  # reused at once
+        assert connections == 1
+        await asyncio.sleep(0.35)
+        assert await patch() == 200  # would be a dropped connection if reused
+        assert connections == 2
+    finally:
+        pool.close()
+        server.close()

@@ -19,6 +19,11 @@ import httptools
 Headers = list[tuple[bytes, bytes]]
 
 _HIGH_WATER = 256 * 1024  # stop reading from the upstream when this much body is unsent
+# uvicorn closes a keep-alive connection after 5 s without a request (its default). If the
+# pool reused one at that moment, the request would cross the upstream's close in flight:
+# for a non-idempotent request that is a 502, since it cannot be sent again. Retiring idle
+# connections a second before any upstream would closes that window.
+DEFAULT_IDLE_TIMEOUT = 4.0
 
 
 class ConnectFailedError(Exception):
@@ -42,6 +47,7 @@ class _Connection(asyncio.Protocol):
         self._loop = loop
         self.transport: asyncio.Transport | None = None
         self.closed = False
+        self.idle_since = 0.0  # loop time when last returned to the pool
         self._can_write = asyncio.Event()
         self._can_write.set()
         self._reset()
@@ -208,6 +214,7 @@ class H1Pool:
         host_header: bytes,
         max_idle: int = 256,
         connect_timeout: float = 2.0,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     ) -> None:
         self.host = host
         self.port = port
@@ -215,6 +222,7 @@ class H1Pool:
         self._idle: list[_Connection] = []
         self._max_idle = max_idle
         self._connect_timeout = connect_timeout
+        self._idle_timeout = idle_timeout
 
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
@@ -228,11 +236,23 @@ class H1Pool:
         return protocol
 
     async def _acquire(self) -> tuple[_Connection, bool]:
+        now = asyncio.get_running_loop().time()
+        # LIFO: the most recently used come first, so past the first stale one all are stale.
         while self._idle:
             connection = self._idle.pop()
-            if not connection.closed:
-                return connection, True
+            if connection.closed:
+                continue
+            if now - connection.idle_since >= self._idle_timeout:
+                connection.close()
+                self._retire_idle()
+                break
+            return connection, True
         return await self._connect(), False
+
+    def _retire_idle(self) -> None:
+        for connection in self._idle:
+            connection.close()
+        self._idle.clear()
 
     def release(self, connection: _Connection) -> None:
         if (
@@ -243,12 +263,11 @@ class H1Pool:
         ):
             connection.close()
             return
+        connection.idle_since = asyncio.get_running_loop().time()
         self._idle.append(connection)
 
     def close(self) -> None:
-        for connection in self._idle:
-            connection.close()
-        self._idle.clear()
+        self._retire_idle()
 
     async def request(
         self,
