@@ -9,7 +9,7 @@ in-memory cache, the in-process bus (the consumer runs inside the app), the task
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,10 +28,11 @@ from taskflow_common.messaging import EventBus
 from taskflow_common.process import verifier_from_settings
 from taskflow_common.web import BearerAuth
 from taskflow_suggest.application.handlers import SuggestDeps
-from taskflow_suggest.application.ports import PriorityModel
+from taskflow_suggest.application.ports import PriorityModel, SuggestionRepository
 from taskflow_suggest.config import Settings
 from taskflow_suggest.infrastructure.db.engine import create_sqlite_tables, is_sqlite, make_engine
 from taskflow_suggest.infrastructure.db.migrate import upgrade_async
+from taskflow_suggest.infrastructure.db.pg_events import PgSuggestionRepository
 from taskflow_suggest.infrastructure.db.repository import SqlSuggestionRepository
 from taskflow_suggest.infrastructure.llm.breaker import BreakerGuardedModel, CircuitBreaker
 from taskflow_suggest.infrastructure.llm.cache import (
@@ -135,6 +136,18 @@ def build_model(settings: Settings, cache: AnswerCache) -> ModelChain | None:
     return ModelChain(model, breaker, client)
 
 
+def build_repository(
+    settings: Settings, engine: AsyncEngine
+) -> tuple[SuggestionRepository, Callable[[], Awaitable[None]] | None]:
+    """The repository and what closes it. On Postgres the event consumer's hot statement runs
+    on its own asyncpg pool (ADR 0406; opened on first use, so `serve` opens none); SQLite
+    (embedded) stays on SQLAlchemy alone."""
+    if is_sqlite(settings.database_url):
+        return SqlSuggestionRepository(engine), None
+    repository = PgSuggestionRepository(engine, settings.database_url)
+    return repository, repository.close
+
+
 def build_container(
     settings: Settings,
     *,
@@ -159,8 +172,9 @@ def build_container(
     else:
         cache = MemoryAnswerCache()
     chain = build_model(settings, cache)
+    repository, close_repository = build_repository(settings, engine)
     deps = SuggestDeps(
-        repository=SqlSuggestionRepository(engine),
+        repository=repository,
         tasks=tasks,
         writer=tasks,
         model=chain.model if chain else None,
@@ -172,6 +186,8 @@ def build_container(
     if chain is not None:
         container.breaker = chain.breaker
         container.closers.append(chain.client.close)
+    if close_repository is not None:
+        container.closers.append(close_repository)
     return container
 
 

@@ -1,4 +1,5 @@
-"""The SQL repository and the Alembic migrations on the real Postgres (`suggest` schema)."""
+"""The repository the composition root builds for Postgres (SQLAlchemy, with the consumer's
+`record_for_event` on asyncpg) and the Alembic migrations, on the real Postgres."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ import pytest
 from sqlalchemy import event
 
 from taskflow_common.ids import uuid7
+from taskflow_suggest.bootstrap import build_container, build_repository
+from taskflow_suggest.config import Settings
 from taskflow_suggest.domain.model import Suggestion
 from taskflow_suggest.infrastructure.db import migrate
 from taskflow_suggest.infrastructure.db.engine import make_engine
-from taskflow_suggest.infrastructure.db.repository import SqlSuggestionRepository
+from taskflow_suggest.infrastructure.db.pg_events import PgSuggestionRepository
 
 
 def _suggestion(
@@ -80,7 +83,11 @@ async def test_processes_migrating_at_once_do_not_trip_over_each_other(suggest_p
 async def repository(suggest_pg_url):
     await asyncio.to_thread(migrate.upgrade, suggest_pg_url)
     engine = make_engine(suggest_pg_url)
-    yield SqlSuggestionRepository(engine)
+    built, close = build_repository(Settings(database_url=suggest_pg_url), engine)
+    assert isinstance(built, PgSuggestionRepository)
+    assert close is not None
+    yield built
+    await close()
     await engine.dispose()
 
 
@@ -113,26 +120,95 @@ async def test_recording_for_an_event_is_one_statement_that_knows_the_previous_a
     assert first.previous_priority is None
     calmer = replace(_suggestion(task_id, event=str(uuid.uuid4())), priority="low")
 
-    statements = []
+    sqlalchemy_statements = []
     engine = make_engine(suggest_pg_url, pre_ping=False)
     listen = event.listens_for(engine.sync_engine, "before_cursor_execute")
-    listen(lambda _conn, _cursor, sql, *_rest: statements.append(sql))
-    counted = SqlSuggestionRepository(engine)
+    listen(lambda _conn, _cursor, sql, *_rest: sqlalchemy_statements.append(sql))
+    counted = PgSuggestionRepository(engine, suggest_pg_url, pool_size=1)
+    statements = []
+    async with (await counted.pool()).acquire() as conn:  # the pool's one connection
+        conn.add_query_logger(lambda record: statements.append(record.query))
     second = await counted.record_for_event(calmer)
     again = await counted.record_for_event(replace(calmer, id=str(uuid7()), priority="urgent"))
+    await counted.close()
     await engine.dispose()
 
     assert second.suggestion == calmer
     assert second.previous_priority == "high"
     # A redelivery gets the stored suggestion back, with the same previous advice.
     assert again == second
-    assert len(statements) == 2  # one each: no BEGIN, COMMIT or pre-ping round trips
+    # One each on asyncpg: no BEGIN, COMMIT, pre-ping or reset-on-release round trips.
+    assert len(statements) == 2
+    assert sqlalchemy_statements == []
     assert [
         s.priority for s in await repository.list_for_task(task_id, limit=9, before_id=None)
     ] == [
         "low",
         "high",
     ]
+
+
+async def test_a_delivery_that_loses_the_race_reads_the_winners_suggestion_afresh(
+    repository, suggest_pg_url
+):
+    """Another delivery of the event commits while this one's insert waits on it: the
+    statement's snapshot sees neither row, so the repository reads the committed one."""
+    task_id, event_id = str(uuid.uuid4()), str(uuid.uuid4())
+    await repository.record_for_event(_suggestion(task_id, event=str(uuid.uuid4())))
+    winner = replace(_suggestion(task_id, event=event_id), priority="medium")
+    other = await asyncpg.connect(suggest_pg_url)
+    try:
+        transaction = other.transaction()
+        await transaction.start()
+        await other.execute(
+            "INSERT INTO suggest.suggestions (id, task_id, requested_by, priority, rationale,"
+            " confidence, suggested_due_at, source, model, created_at, source_event_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            winner.id,
+            winner.task_id,
+            winner.requested_by,
+            winner.priority,
+            winner.rationale,
+            winner.confidence,
+            winner.suggested_due_at,
+            winner.source,
+            winner.model,
+            winner.created_at,
+            winner.source_event_id,
+        )
+        loser = asyncio.create_task(
+            repository.record_for_event(_suggestion(task_id, event=event_id))
+        )
+        async with asyncio.timeout(10):
+            while not await _waits_on_a_lock(other):  # noqa: ASYNC110 - polls a DB
+                await asyncio.sleep(0.02)
+        await transaction.commit()
+        recorded = await loser
+    finally:
+        await other.close()
+    assert recorded.suggestion == winner
+    assert recorded.previous_priority == "high"
+
+
+async def _waits_on_a_lock(conn: asyncpg.Connection) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+    )
+
+
+async def test_the_container_records_events_on_its_pool_and_closes_it(suggest_pg_url):
+    await asyncio.to_thread(migrate.upgrade, suggest_pg_url)
+    container = build_container(Settings(database_url=suggest_pg_url), pre_ping=False)
+    repository = container.deps.repository
+    assert isinstance(repository, PgSuggestionRepository)
+    recorded = await repository.record_for_event(_suggestion(event=str(uuid.uuid4())))
+    assert recorded.previous_priority is None
+    pool = await repository.pool()
+    await container.close()
+    assert pool.is_closing()
 
 
 async def test_concurrent_deliveries_of_one_event_record_one_suggestion(repository):

@@ -7,6 +7,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from taskflow_common.ids import uuid7
+from taskflow_suggest.bootstrap import build_repository
+from taskflow_suggest.config import Settings
 from taskflow_suggest.domain.model import Suggestion
 from taskflow_suggest.infrastructure.db.engine import create_sqlite_tables, make_engine
 from taskflow_suggest.infrastructure.db.repository import SqlSuggestionRepository
@@ -29,9 +31,13 @@ def _suggestion(task_id: str, priority: str) -> Suggestion:
 
 
 async def test_recording_for_an_event_is_idempotent_and_knows_the_previous_advice(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path}/suggest.db")
+    url = f"sqlite:///{tmp_path}/suggest.db"
+    engine = make_engine(url)
     await create_sqlite_tables(engine)
-    repository = SqlSuggestionRepository(engine)
+    repository, close = build_repository(Settings(database_url=url), engine)
+    # The embedded mode stays on SQLAlchemy: no asyncpg pool to open or close.
+    assert type(repository) is SqlSuggestionRepository
+    assert close is None
     task_id = str(uuid.uuid4())
     first = await repository.record_for_event(_suggestion(task_id, "high"))
     second = _suggestion(task_id, "low")

@@ -172,21 +172,25 @@ def looks_like_instructions(text: str) -> bool:
 
 
 def text_cues(text: str) -> list[CueHit]:
-    """Every cue in the text once, skipping negated ones ("not urgent")."""
+    """Every cue in the text once, skipping negated ones ("not urgent").
+
+    A cue counts at its first occurrence, as a plain left-to-right scan would find it; hits
+    come in the tables' order."""
     tokens = words(text)
-    hits: dict[str, CueHit] = {}
-    tables = (CRITICAL_CUES, PRESSURE_CUES, WORK_CUES, CALM_CUES)
-    for table in tables:
-        for cue, weight in table.items():
-            if cue in hits:
-                continue
-            position = _find(tokens, cue.split())
+    where: dict[str, list[int]] = {}
+    for i, token in enumerate(tokens):
+        where.setdefault(token, []).append(i)
+    found: list[tuple[int, CueHit]] = []
+    for word, starts in where.items():
+        for rank, cue, weight, phrase in _CUES_BY_FIRST_WORD.get(word, ()):
+            position = _first_at(tokens, phrase, starts)
             if position is None:
                 continue
             if position > 0 and tokens[position - 1] in _NEGATIONS:
                 continue
-            hits[cue] = CueHit(cue, weight, "text")
-    return list(hits.values())
+            found.append((rank, CueHit(cue, weight, "text")))
+    found.sort(key=lambda hit: hit[0])
+    return [hit for _, hit in found]
 
 
 def label_cues(labels: tuple[str, ...]) -> list[CueHit]:
@@ -198,9 +202,31 @@ def label_cues(labels: tuple[str, ...]) -> list[CueHit]:
     return list(seen.values())
 
 
-def _find(tokens: list[str], phrase: list[str]) -> int | None:
+def _first_at(tokens: list[str], phrase: list[str], starts: list[int]) -> int | None:
+    """The first of `starts` (where the phrase's first word is, ascending) the phrase begins at."""
+    if len(phrase) == 1:
+        return starts[0]
     width = len(phrase)
-    for i in range(len(tokens) - width + 1):
+    for i in starts:
         if tokens[i : i + width] == phrase:
             return i
     return None
+
+
+def _cues_by_first_word() -> dict[str, list[tuple[int, str, float, list[str]]]]:
+    """First word -> (rank in table order, cue, weight, its words); the first table naming a
+    cue wins."""
+    ranked: dict[str, tuple[int, str, float, list[str]]] = {}
+    for table in (CRITICAL_CUES, PRESSURE_CUES, WORK_CUES, CALM_CUES):
+        for cue, weight in table.items():
+            ranked.setdefault(cue, (len(ranked), cue, weight, cue.split()))
+    by_word: dict[str, list[tuple[int, str, float, list[str]]]] = {}
+    for entry in ranked.values():
+        by_word.setdefault(entry[3][0], []).append(entry)
+    return by_word
+
+
+# Built once at import: text_cues runs for every task event, and splitting each of the ~90
+# cues and scanning the text once per cue was most of the heuristic's CPU (ADR 0406). Now
+# each distinct word of the text is looked up once.
+_CUES_BY_FIRST_WORD = _cues_by_first_word()

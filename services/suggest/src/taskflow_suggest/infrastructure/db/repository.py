@@ -1,47 +1,22 @@
-"""SqlSuggestionRepository: the SuggestionRepository port on SQLAlchemy's async engine."""
+"""SqlSuggestionRepository: the SuggestionRepository port on SQLAlchemy's async engine.
+
+It serves both databases; on Postgres the composition root uses its subclass in pg_events.py,
+whose `record_for_event` (the event consumer's hot statement) skips SQLAlchemy (ADR 0406).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from taskflow_suggest.application.ports import RecordedSuggestion
 from taskflow_suggest.domain.model import Priority, Source, Suggestion
-from taskflow_suggest.infrastructure.db.tables import SCHEMA, FeedbackRow, SuggestionRow
-
-_COLUMNS = (
-    "id, task_id, requested_by, priority, rationale, confidence, suggested_due_at, source, "
-    "model, created_at, source_event_id"
-)
-# The event consumer's whole write in one statement (Postgres; autocommit, so no BEGIN/COMMIT
-# round trips): insert unless this event already has its suggestion, return whichever is
-# stored, with the priority of the task's suggestion before it. Every part reads the snapshot
-# taken before the insert, which is what "the one before it" needs.
-_RECORD_FOR_EVENT = text(f"""
-WITH inserted AS (
-    INSERT INTO {SCHEMA}.suggestions ({_COLUMNS})
-    VALUES (:id, :task_id, :requested_by, :priority, :rationale, :confidence,
-            :suggested_due_at, :source, :model, :created_at, :source_event_id)
-    ON CONFLICT (source_event_id) DO NOTHING
-    RETURNING {_COLUMNS}
-), stored AS (
-    SELECT {_COLUMNS} FROM inserted
-    UNION ALL
-    SELECT {_COLUMNS} FROM {SCHEMA}.suggestions
-    WHERE source_event_id = :source_event_id AND NOT EXISTS (SELECT 1 FROM inserted)
-)
-SELECT stored.*, (
-    SELECT before.priority FROM {SCHEMA}.suggestions AS before
-    WHERE before.task_id = stored.task_id AND before.id < stored.id
-    ORDER BY before.id DESC LIMIT 1
-) AS previous_priority
-FROM stored
-""")  # noqa: S608 -- only module constants are formatted in
+from taskflow_suggest.infrastructure.db.tables import FeedbackRow, SuggestionRow
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -89,8 +64,6 @@ def _row_values(suggestion: Suggestion) -> dict[str, Any]:
 class SqlSuggestionRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, class_=AsyncSession)
-        self._postgres = engine.dialect.name == "postgresql"
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def add(self, suggestion: Suggestion) -> Suggestion:
         row = SuggestionRow(**_row_values(suggestion))
@@ -108,22 +81,12 @@ class SqlSuggestionRepository:
         return suggestion
 
     async def record_for_event(self, suggestion: Suggestion) -> RecordedSuggestion:
+        """The portable way, an insert and then a read: SQLite has no INSERT inside WITH, and
+        the embedded mode's load does not call for more. Postgres does it in one round trip
+        (pg_events.PgSuggestionRepository, ADR 0405 and 0406)."""
         assert suggestion.source_event_id is not None, "an event's suggestion names the event"
-        if not self._postgres:  # SQLite (embedded) has no INSERT inside WITH
-            stored = await self.add(suggestion)
-            return RecordedSuggestion(stored, await self._priority_before(stored))
-        async with self._autocommit.connect() as conn:
-            row = (await conn.execute(_RECORD_FOR_EVENT, _row_values(suggestion))).first()
-        if row is None:
-            # A concurrent delivery of the same event inserted after this statement's
-            # snapshot was taken: its row is committed now, so read it afresh.
-            found = await self.by_source_event(suggestion.source_event_id)
-            if found is None:
-                raise RuntimeError(f"no suggestion stored for event {suggestion.source_event_id}")
-            return RecordedSuggestion(found, await self._priority_before(found))
-        values = row._asdict()
-        previous = values.pop("previous_priority")
-        return RecordedSuggestion(_to_domain(SuggestionRow(**values)), previous)
+        stored = await self.add(suggestion)
+        return RecordedSuggestion(stored, await self._priority_before(stored))
 
     async def _priority_before(self, suggestion: Suggestion) -> Priority | None:
         id_column: Any = SuggestionRow.id
