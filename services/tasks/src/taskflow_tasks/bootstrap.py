@@ -30,10 +30,13 @@ from taskflow_common.telemetry import init_telemetry
 from taskflow_common.web import BearerAuth
 from taskflow_tasks.application.deps import Deps
 from taskflow_tasks.application.handlers import CommandBus
+from taskflow_tasks.application.ports import UnitOfWork
 from taskflow_tasks.config import Settings
 from taskflow_tasks.infrastructure.db import migrate
 from taskflow_tasks.infrastructure.db.engine import create_engine, is_sqlite
+from taskflow_tasks.infrastructure.db.pg_pool import PgPool
 from taskflow_tasks.infrastructure.db.pg_reads import PgTaskQueries
+from taskflow_tasks.infrastructure.db.pg_uow import PgUnitOfWork
 from taskflow_tasks.infrastructure.db.queries import SqlProjectQueries, SqlTaskQueries
 from taskflow_tasks.infrastructure.db.uow import SqlUnitOfWork
 from taskflow_tasks.infrastructure.metrics import GaugeRefresher
@@ -50,23 +53,39 @@ class Database:
     engine: AsyncEngine
     write_lock: asyncio.Lock | None
     waker: OutboxWaker
+    # Postgres only: the asyncpg pool of the hot reads and the commands' unit of work.
+    pg: PgPool | None = None
 
-    def uow(self) -> SqlUnitOfWork:
+    def uow(self) -> UnitOfWork:
+        """The commands' unit of work: asyncpg on Postgres, SQLAlchemy on SQLite."""
+        if self.pg is not None:
+            return PgUnitOfWork(self.pg, after_commit=self.waker.wake)
+        return self.sql_uow()
+
+    def sql_uow(self) -> SqlUnitOfWork:
+        """The scheduler's: it runs its own statements on the unit of work's connection."""
         return SqlUnitOfWork(self.engine, write_lock=self.write_lock, after_commit=self.waker.wake)
+
+    async def close(self) -> None:
+        if self.pg is not None:
+            await self.pg.close()
+        await self.engine.dispose()
 
 
 def build_database(settings: Settings) -> Database:
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
-    # SQLite has one writer at a time: our transactions queue here instead of failing.
-    write_lock = asyncio.Lock() if is_sqlite(engine) else None
-    return Database(engine, write_lock, OutboxWaker())
+    if is_sqlite(engine):
+        # SQLite has one writer at a time: our transactions queue here instead of failing.
+        return Database(engine, asyncio.Lock(), OutboxWaker())
+    pg = PgPool(settings.database_url, size=settings.db_pool_size)
+    return Database(engine, None, OutboxWaker(), pg)
 
 
-def build_task_queries(settings: Settings, db: Database) -> SqlTaskQueries:
+def build_task_queries(db: Database) -> SqlTaskQueries:
     """Postgres serves the hot reads through a plain asyncpg pool; SQLite through SQLAlchemy."""
-    if is_sqlite(db.engine):
+    if db.pg is None:
         return SqlTaskQueries(db.engine)
-    return PgTaskQueries(db.engine, settings.database_url, pool_size=settings.db_pool_size)
+    return PgTaskQueries(db.engine, db.pg)
 
 
 def build_bus(settings: Settings) -> EventBus:
@@ -92,7 +111,7 @@ def build_relay(settings: Settings, db: Database, bus: EventBus) -> OutboxRelay:
 
 def build_scheduler(settings: Settings, db: Database) -> ReminderScheduler:
     return ReminderScheduler(
-        db.uow,
+        db.sql_uow,
         batch_size=settings.relay_batch_size,
         poll_seconds=settings.scheduler_poll_seconds,
         idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
@@ -136,7 +155,7 @@ def create_app(
             checks.append(ReadinessCheck("event-bus", bus_ready))
         return checks
 
-    task_queries = build_task_queries(settings, db)
+    task_queries = build_task_queries(db)
     context = ApiContext(
         commands=CommandBus(Deps(uow=db.uow)),
         tasks=task_queries,
@@ -173,9 +192,7 @@ def create_app(
             await asyncio.gather(*workers, return_exceptions=True)
             if own_bus and event_bus is not None:
                 await event_bus.close()
-            if isinstance(task_queries, PgTaskQueries):
-                await task_queries.close()
-            await db.engine.dispose()
+            await db.close()
 
     return build_api(context, lifespan)
 
@@ -203,7 +220,7 @@ async def _run_worker(
             listener.cancel()
         if bus is not None:
             await bus.close()
-        await db.engine.dispose()
+        await db.close()
 
 
 async def _start_bus_with_retry(bus: EventBus) -> None:

@@ -13,7 +13,7 @@ class Settings(BaseServiceSettings):
     port: int = 8001
 
     database_url: str = "postgresql://taskflow:taskflow@127.0.0.1:55432/taskflow"
-    db_pool_size: int = Field(default=10, ge=1, le=100)  # per pool: writes, and reads (serve)
+    db_pool_size: int = Field(default=10, ge=1, le=100)  # per pool: SQLAlchemy's, asyncpg's (serve)
     amqp_url: str = "amqp://guest:guest@127.0.0.1:55672/"
     # Upgrade the schema at start (under an advisory lock, so replicas take turns).
     auto_migrate: bool = True

@@ -19,6 +19,7 @@ from taskflow_common.testing.stack import DATABASE_URL
 from taskflow_tasks.bootstrap import Database
 from taskflow_tasks.infrastructure.db import migrate
 from taskflow_tasks.infrastructure.db.engine import create_engine
+from taskflow_tasks.infrastructure.db.pg_pool import PgPool
 from taskflow_tasks.infrastructure.outbox import OutboxWaker
 
 
@@ -73,9 +74,20 @@ async def tasks_pg_engine(tasks_pg_url: str) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
-@pytest.fixture
-def tasks_pg_db(tasks_pg_engine: AsyncEngine) -> Database:
-    return Database(tasks_pg_engine, None, OutboxWaker())
+@pytest.fixture(params=["asyncpg", "sqlalchemy"])
+async def tasks_pg_db(
+    request: pytest.FixtureRequest, tasks_pg_url: str, tasks_pg_engine: AsyncEngine
+) -> AsyncIterator[Database]:
+    """The database as bootstrap builds it on Postgres (commands on the asyncpg unit of work),
+    and again with commands on the SQLAlchemy one: both write paths pass the same tests."""
+    if request.param == "sqlalchemy":
+        yield Database(tasks_pg_engine, None, OutboxWaker())
+        return
+    pg = PgPool(tasks_pg_url, size=5)
+    try:
+        yield Database(tasks_pg_engine, None, OutboxWaker(), pg)
+    finally:
+        await pg.close()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -154,17 +155,18 @@ async def test_a_rolled_back_transaction_emits_nothing(tasks_pg_db, tasks_pg_eng
 async def test_commands_write_their_events_with_the_requests_traceparent(
     tasks_pg_db, tasks_pg_engine
 ):
+    user = f"trace-{secrets.token_hex(4)}"  # the database is shared by both parametrizations
     bus = CommandBus(Deps(uow=tasks_pg_db.uow))
     tracer = TracerProvider().get_tracer("test")
     with tracer.start_as_current_span("request") as span:
-        created = await bus.handle(c.CreateTask("trace-user", {"title": "traced"}))
+        created = await bus.handle(c.CreateTask(user, {"title": "traced"}))
         trace_id = format(span.get_span_context().trace_id, "032x")
-    await bus.handle(c.UpdateTask("trace-user", created.task.id, {"status": "done"}))
+    await bus.handle(c.UpdateTask(user, created.task.id, {"status": "done"}))
     async with tasks_pg_engine.connect() as conn:
         rows = (
             await conn.execute(
                 select(t.outbox.c.event_type, t.outbox.c.traceparent, t.outbox.c.payload)
-                .where(t.outbox.c.payload["subject"].as_string() == "trace-user")
+                .where(t.outbox.c.payload["subject"].as_string() == user)
                 .order_by(t.outbox.c.id)
             )
         ).all()
@@ -175,14 +177,14 @@ async def test_commands_write_their_events_with_the_requests_traceparent(
     ]
     assert rows[0].traceparent.split("-")[1] == trace_id
     assert rows[1].payload["data"]["changed_fields"] == ["completed_at", "status"]
-    assert rows[2].payload["data"]["task"]["owner_id"] == "trace-user"
+    assert rows[2].payload["data"]["task"]["owner_id"] == user
     assert trace.get_current_span().get_span_context().is_valid is False
 
 
 async def test_two_schedulers_fire_each_reminder_and_overdue_notice_exactly_once(
     tasks_pg_db, tasks_pg_engine
 ):
-    owner = "scheduler-user"
+    owner = f"scheduler-{secrets.token_hex(4)}"
     bus = CommandBus(Deps(uow=tasks_pg_db.uow))
     now = datetime.now(UTC)
     ids = []
@@ -202,7 +204,7 @@ async def test_two_schedulers_fire_each_reminder_and_overdue_notice_exactly_once
     later = now + timedelta(days=2)  # every due_at has passed: overdue notices are due too
 
     def scheduler(clock):
-        return ReminderScheduler(tasks_pg_db.uow, batch_size=7, clock=clock)
+        return ReminderScheduler(tasks_pg_db.sql_uow, batch_size=7, clock=clock)
 
     first = [scheduler(lambda: now), scheduler(lambda: now)]
     for _ in range(6):

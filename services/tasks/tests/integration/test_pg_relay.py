@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import aio_pika
+import pytest
 from sqlalchemy import func, select
 
 from taskflow_common.messaging.amqp import EXCHANGE, AmqpEventBus
@@ -81,6 +82,8 @@ async def _event_ids(engine, subject: str) -> list[str]:
         return [str(row[0]) for row in rows]
 
 
+# Once, on the write path bootstrap wires: this is about the relay, and it restarts the broker.
+@pytest.mark.parametrize("tasks_pg_db", ["asyncpg"], indirect=True)
 async def test_every_event_is_delivered_once_across_a_broker_restart(tasks_pg_db, tasks_pg_engine):
     require_component("rabbitmq")
     subject = f"relay-{secrets.token_hex(4)}"

@@ -17,23 +17,54 @@ from taskflow_tasks.application import commands as c
 from taskflow_tasks.application.deps import Deps
 from taskflow_tasks.application.handlers import CommandBus
 from taskflow_tasks.infrastructure.db import tables as t
+from taskflow_tasks.infrastructure.db.pg_uow import PgUnitOfWork
 from taskflow_tasks.infrastructure.db.uow import OUTBOX_CHANNEL
 
 _REMINDERS_TABLE = re.compile(r"(FROM|INTO|UPDATE)\s+tasks\.reminders\b")
 
 
 @contextmanager
-def _statements(engine) -> Iterator[list[str]]:
+def _statements(db, monkeypatch) -> Iterator[list[str]]:
+    """The statements commands run, whichever unit of work the database hands them."""
     seen: list[str] = []
+    if db.pg is not None:
+        with monkeypatch.context() as patch:
+            _log_pg_statements(patch, seen)
+            yield seen
+        return
 
     def record(_conn, _cursor, statement, *_args) -> None:
         seen.append(statement)
 
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
     try:
         yield seen
     finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+
+
+def _log_pg_statements(patch, seen: list[str]) -> None:
+    enter, exit_ = PgUnitOfWork.__aenter__, PgUnitOfWork.__aexit__
+
+    def log(query) -> None:
+        # Transaction control is not counted: SQLAlchemy's hook does not see it either.
+        if query.query not in _TRANSACTION_CONTROL:
+            seen.append(query.query)
+
+    async def logged_enter(self):
+        uow = await enter(self)
+        uow.connection.add_query_logger(log)
+        return uow
+
+    async def logged_exit(self, *exc_info):
+        self.connection.remove_query_logger(log)
+        await exit_(self, *exc_info)
+
+    patch.setattr(PgUnitOfWork, "__aenter__", logged_enter)
+    patch.setattr(PgUnitOfWork, "__aexit__", logged_exit)
+
+
+_TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK"}
 
 
 async def _reminders(engine, task_id) -> dict[str, datetime]:
@@ -54,7 +85,9 @@ async def _count(engine, table, **where) -> int:
         return int(await conn.scalar(query) or 0)
 
 
-async def test_a_title_patch_issues_no_reminder_statement(tasks_pg_db, tasks_pg_engine):
+async def test_a_title_patch_issues_no_reminder_statement(
+    tasks_pg_db, tasks_pg_engine, monkeypatch
+):
     # given a task with a due date and two reminders
     bus = CommandBus(Deps(uow=tasks_pg_db.uow))
     due = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
@@ -64,7 +97,7 @@ async def test_a_title_patch_issues_no_reminder_statement(tasks_pg_db, tasks_pg_
     activity_before = await _count(tasks_pg_engine, t.activity, task_id=task_id)
 
     # when only its title changes
-    with _statements(tasks_pg_engine) as seen:
+    with _statements(tasks_pg_db, monkeypatch) as seen:
         await bus.handle(c.UpdateTask("trips-user", task_id, {"title": "after"}))
 
     # then: lock, update, and the outbox and activity rows in one statement; no NOTIFY

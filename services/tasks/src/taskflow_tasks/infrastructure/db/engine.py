@@ -34,8 +34,9 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         engine = create_async_engine(full_url, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    # A hard cap: with the read pool (pg_reads.py) a serve process holds at most 2 x pool_size
-    # connections, so replicas x roles can be sized against Postgres' max_connections.
+    # A hard cap: with the asyncpg pool (pg_pool.py: hot reads and commands) a serve process
+    # holds at most 2 x pool_size connections, so replicas x roles can be sized against
+    # Postgres' max_connections.
     options.update(pool_size=pool_size, max_overflow=0, pool_pre_ping=False)
     return create_async_engine(full_url, **options)
 

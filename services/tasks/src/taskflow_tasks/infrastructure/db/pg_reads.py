@@ -9,19 +9,16 @@ docs/benchmarks.md).
 
 from __future__ import annotations
 
-import asyncio
-import json
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from taskflow_tasks.application.queries import Cursor, Page, TaskListQuery
 from taskflow_tasks.domain.model import OPEN_STATUSES, Task, label_key
 from taskflow_tasks.infrastructure.db.mapping import task_from_row
+from taskflow_tasks.infrastructure.db.pg_pool import PgPool
 from taskflow_tasks.infrastructure.db.queries import SqlTaskQueries
 from taskflow_tasks.infrastructure.db.tracing import db_span
 
@@ -46,48 +43,20 @@ GET_ONE = (
 )
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
-    for jsontype in ("json", "jsonb"):
-        await conn.set_type_codec(
-            jsontype, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-        )
-
-
 class PgTaskQueries(SqlTaskQueries):
-    def __init__(self, engine: AsyncEngine, database_url: str, pool_size: int = 10) -> None:
+    def __init__(self, engine: AsyncEngine, pool: PgPool) -> None:
         super().__init__(engine)
-        url = make_url(database_url).set(drivername="postgresql")
-        self._dsn = url.render_as_string(hide_password=False)
-        self._pool_size = pool_size
-        self._pool: asyncpg.Pool | None = None
-        self._pool_lock = asyncio.Lock()
-
-    async def pool(self) -> asyncpg.Pool:
-        if self._pool is None:
-            async with self._pool_lock:
-                if self._pool is None:
-                    self._pool = await asyncpg.create_pool(
-                        self._dsn,
-                        min_size=1,
-                        max_size=self._pool_size,
-                        init=_init_connection,
-                    )
-        return self._pool
-
-    async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        self._pg = pool
 
     async def get_visible(self, user_id: str, task_id: UUID) -> Task | None:
-        pool = await self.pool()
+        pool = await self._pg.pool()
         with db_span("SELECT", "SELECT tasks (one)"):
             row = await pool.fetchrow(GET_ONE, user_id, task_id)
         return task_from_row(row) if row is not None else None
 
     async def list_visible(self, user_id: str, query: TaskListQuery) -> Page:
         sql, params = list_sql(user_id, query)
-        pool = await self.pool()
+        pool = await self._pg.pool()
         with db_span("SELECT", "SELECT tasks (page)"):
             rows = await pool.fetch(sql, *params)
         tasks = [task_from_row(row) for row in rows[: query.limit]]

@@ -1,13 +1,15 @@
 """SQL repositories for the write side, on one connection inside the unit of work's transaction.
 
 They keep an identity map, so a task loaded twice in one transaction (a batch naming it twice)
-is one object and no change is lost.
+is one object and no change is lost. The identity map and the reminder bookkeeping are shared
+with the asyncpg unit of work (pg_uow.py), which Postgres commands use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import delete, insert, select, update
@@ -41,10 +43,28 @@ def _reminder_inputs(task: Task) -> _ReminderInputs:
     return (task.due_at, task.reminders, task.deleted_at is None and task.is_open)
 
 
-class SqlTaskRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
-        self._lock_rows = conn.dialect.name == "postgresql"
+def reminder_changes(
+    task: Task, existing: dict[str, datetime]
+) -> tuple[list[str], dict[str, datetime]]:
+    """Pending reminder rows follow due_at/reminders; a fired one fires again only if moved.
+
+    Returns the offsets whose rows go (stale) and the rows to write (offset -> fire_at).
+    """
+    wanted = _wanted_reminders(task)
+    stale = [o for o, at in existing.items() if wanted.get(o) != at]
+    fresh = {o: at for o, at in wanted.items() if existing.get(o) != at}
+    return stale, fresh
+
+
+class TaskIdentityMap:
+    """What a task repository remembers within one transaction (both write paths share it).
+
+    A task loaded twice is one object, so no change is lost; the due date as loaded decides
+    whether the overdue notice is re-armed; the reminder inputs as last synced decide whether
+    a save needs any reminder statement.
+    """
+
+    def __init__(self) -> None:
         self._seen: dict[UUID, Task] = {}
         self._loaded_due: dict[UUID, datetime | None] = {}
         # What the reminder rows were last kept in step with (at load or at the last save).
@@ -54,37 +74,70 @@ class SqlTaskRepository:
     def seen(self) -> Sequence[Task]:
         return list(self._seen.values())
 
-    async def add(self, task: Task) -> None:
-        await self._conn.execute(insert(t.tasks).values(task_to_row(task)))
-        await self._sync_reminders(task, new=True)
-        self._seen[task.id] = task
-        self._loaded_due[task.id] = task.due_at
-        self._synced_reminders[task.id] = _reminder_inputs(task)
+    def loaded(self, task_id: UUID) -> Task | None:
+        return self._seen.get(task_id)
 
-    async def get(self, task_id: UUID) -> Task | None:
-        if task_id in self._seen:
-            return self._seen[task_id]
-        query = select(t.tasks).where(t.tasks.c.id == task_id)
-        if self._lock_rows:
-            query = query.with_for_update()
-        row = (await self._conn.execute(query)).mappings().first()
-        return self._track(row)
+    def track(self, row: Mapping[Any, Any] | None) -> Task | None:
+        """The task for a row just read: the object already loaded, if any, wins."""
+        if row is None:
+            return None
+        task = task_from_row(row)
+        if task.id in self._seen:
+            return self._seen[task.id]
+        self.written(task)
+        return task
 
-    async def save(self, task: Task) -> None:
+    def save_values(self, task: Task) -> dict[str, Any]:
+        """The row to UPDATE with; overdue_fired_at is cleared when the due date moved."""
         values = task_to_row(task)
         del values["id"], values["created_at"]
         if task.due_at != self._loaded_due.get(task.id, task.due_at):
             # A new due date can pass again: the overdue event may fire once more.
             values["overdue_fired_at"] = None
-        await self._conn.execute(update(t.tasks).where(t.tasks.c.id == task.id).values(values))
-        inputs = _reminder_inputs(task)
-        # Unchanged inputs: the rows already match (every save keeps them in step, and the
-        # task row is locked), so a title edit costs no reminder statement.
-        if self._synced_reminders.get(task.id) != inputs:
-            await self._sync_reminders(task, new=False)
+        return values
+
+    def reminders_in_step(self, task: Task) -> bool:
+        """Unchanged inputs: the rows already match (every save keeps them in step, and the
+        task row is locked), so a title edit costs no reminder statement."""
+        return self._synced_reminders.get(task.id) == _reminder_inputs(task)
+
+    def written(self, task: Task) -> None:
+        """The task's row and reminder rows are now as the task says."""
         self._seen[task.id] = task
         self._loaded_due[task.id] = task.due_at
-        self._synced_reminders[task.id] = inputs
+        self._synced_reminders[task.id] = _reminder_inputs(task)
+
+
+class SqlTaskRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self._lock_rows = conn.dialect.name == "postgresql"
+        self._map = TaskIdentityMap()
+
+    @property
+    def seen(self) -> Sequence[Task]:
+        return self._map.seen
+
+    async def add(self, task: Task) -> None:
+        await self._conn.execute(insert(t.tasks).values(task_to_row(task)))
+        await self._sync_reminders(task, new=True)
+        self._map.written(task)
+
+    async def get(self, task_id: UUID) -> Task | None:
+        if (task := self._map.loaded(task_id)) is not None:
+            return task
+        query = select(t.tasks).where(t.tasks.c.id == task_id)
+        if self._lock_rows:
+            query = query.with_for_update()
+        row = (await self._conn.execute(query)).mappings().first()
+        return self._map.track(row)
+
+    async def save(self, task: Task) -> None:
+        values = self._map.save_values(task)
+        await self._conn.execute(update(t.tasks).where(t.tasks.c.id == task.id).values(values))
+        if not self._map.reminders_in_step(task):
+            await self._sync_reminders(task, new=False)
+        self._map.written(task)
 
     async def subtasks_of(self, task_id: UUID) -> Sequence[Task]:
         return await self._many(select(t.tasks).where(t.tasks.c.parent_id == task_id))
@@ -96,22 +149,9 @@ class SqlTaskRepository:
         if self._lock_rows:
             query = query.with_for_update()  # type: ignore[attr-defined]
         rows = (await self._conn.execute(query)).mappings().all()  # type: ignore[call-overload]
-        return [task for row in rows if (task := self._track(row)) is not None]
-
-    def _track(self, row: object) -> Task | None:
-        if row is None:
-            return None
-        task = task_from_row(row)  # type: ignore[arg-type]
-        if task.id in self._seen:
-            return self._seen[task.id]
-        self._seen[task.id] = task
-        self._loaded_due[task.id] = task.due_at
-        self._synced_reminders[task.id] = _reminder_inputs(task)
-        return task
+        return [task for row in rows if (task := self._map.track(row)) is not None]
 
     async def _sync_reminders(self, task: Task, *, new: bool) -> None:
-        """Pending reminder rows follow due_at/reminders; a fired one fires again only if moved."""
-        wanted = _wanted_reminders(task)
         existing: dict[str, datetime] = {}
         if not new:
             rows = await self._conn.execute(
@@ -120,20 +160,21 @@ class SqlTaskRepository:
                 )
             )
             existing = dict(rows.all())
-        stale = [o for o, at in existing.items() if wanted.get(o) != at]
+        stale, fresh = reminder_changes(task, existing)
         if stale:
             await self._conn.execute(
                 delete(t.reminders).where(
                     t.reminders.c.task_id == task.id, t.reminders.c.offset.in_(stale)
                 )
             )
-        fresh = [
-            {"task_id": task.id, "offset": o, "fire_at": at, "fired_at": None}
-            for o, at in wanted.items()
-            if existing.get(o) != at
-        ]
         if fresh:
-            await self._conn.execute(insert(t.reminders), fresh)
+            await self._conn.execute(
+                insert(t.reminders),
+                [
+                    {"task_id": task.id, "offset": o, "fire_at": at, "fired_at": None}
+                    for o, at in fresh.items()
+                ],
+            )
 
 
 class SqlProjectRepository:

@@ -124,6 +124,22 @@ def _bound_rows(
     return [c.name for c in columns], rows[0] if count == 1 else union_all(*rows)
 
 
+def collect_events(
+    tasks: TaskRepository, projects: ProjectRepository, recorded: list[DomainEvent]
+) -> list[DomainEvent]:
+    """Every event the touched aggregates hold (taking them) and the recorded ones, in order."""
+    collected: list[DomainEvent] = []
+    for task in tasks.seen:
+        collected.extend(task.events)
+        task.events.clear()
+    for project in projects.seen:
+        collected.extend(project.events)
+        project.events.clear()
+    collected.extend(recorded)
+    collected.sort(key=lambda event: event.at)
+    return collected
+
+
 class SqlUnitOfWork:
     tasks: TaskRepository
     projects: ProjectRepository
@@ -190,16 +206,8 @@ class SqlUnitOfWork:
         self._recorded.append(event)
 
     def collect_events(self) -> list[DomainEvent]:
-        collected: list[DomainEvent] = []
-        for task in self.tasks.seen:
-            collected.extend(task.events)
-            task.events.clear()
-        for project in self.projects.seen:
-            collected.extend(project.events)
-            project.events.clear()
-        collected.extend(self._recorded)
+        collected = collect_events(self.tasks, self.projects, self._recorded)
         self._recorded = []
-        collected.sort(key=lambda event: event.at)
         return collected
 
     async def commit(self) -> None:
