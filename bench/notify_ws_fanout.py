@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import concurrent.futures
 import json
 import multiprocessing
+import os
 import statistics
 import sys
 import time
@@ -38,6 +40,7 @@ import aiohttp
 import proc_cpu
 import uvloop
 import websockets
+import yarl
 
 from taskflow_common.testing import KeycloakRealm
 from taskflow_common.testing.stack import AMQP_URL
@@ -272,6 +275,29 @@ def offer_over_amqp(
     return uvloop.run(offer())
 
 
+async def wait_for_drained_queues(http: aiohttp.ClientSession, limit: float = 120.0) -> None:
+    """Until every consumed RabbitMQ queue is empty, nothing unacknowledged, twice in a row."""
+    url = yarl.URL(os.environ.get("TASKFLOW_RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:15672/"))
+    login = f"{url.user or 'guest'}:{url.password or 'guest'}".encode()
+    headers = {"authorization": "Basic " + base64.b64encode(login).decode()}
+    deadline = time.monotonic() + limit
+    quiet = 0
+    while quiet < 2:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"RabbitMQ queues still busy after {limit:.0f} s; is the suite up?")
+        async with http.get(url.with_user(None) / "api/queues", headers=headers) as answer:
+            answer.raise_for_status()
+            queues = await answer.json()
+        # Queues nobody consumes (dead letters, leftovers of test runs) never drain.
+        busy = sum(
+            q.get("messages", 0) + q.get("messages_unacknowledged", 0)
+            for q in queues
+            if q.get("consumers", 0) > 0
+        )
+        quiet = quiet + 1 if busy == 0 else 0
+        await asyncio.sleep(0.5)
+
+
 async def run(args: argparse.Namespace) -> int:
     realm = KeycloakRealm()
     print(f"creating {args.users} users in Keycloak ...", flush=True)
@@ -316,7 +342,9 @@ async def run(args: argparse.Namespace) -> int:
         refused = [c.closed for c in clients if c.closed]
         if refused:
             print(f"{len(refused)} clients failed to connect, e.g. {refused[0]}", file=sys.stderr)
-        await asyncio.sleep(1.0)
+        # Setup wrote events (task creations) that the consumers may still be working through;
+        # measuring on top of that backlog would charge it to the first updates.
+        await wait_for_drained_queues(http)
 
         load = Load()
         total = int(args.rate * args.seconds)
