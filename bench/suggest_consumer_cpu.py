@@ -7,7 +7,7 @@ the median process CPU per event of each and their ratio (plus a third variant, 
 the baseline's cues, to tell the two changes apart). The AMQP delivery around the handler
 is the same in both and not included.
 
-    uv run python services/suggest/scripts/bench_consumer_cpu.py [--events 500 --rounds 10]
+    uv run python bench/suggest_consumer_cpu.py [--events 500 --rounds 10]
 """
 
 from __future__ import annotations
