@@ -59,7 +59,15 @@ class Cursor:
             padded = text + "=" * (-len(text) % 4)
             data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
             cursor = cls(sort=data["s"], value=data["v"], last_id=UUID(data["i"]))
-        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError) as exc:
+        # AttributeError: UUID() of a non-string id (e.g. a number) raises it, not a ValueError.
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            binascii.Error,
+            UnicodeError,
+        ) as exc:
             raise InvalidCursor("the cursor is not one this API issued") from exc
         if cursor.sort != str(sort):
             raise InvalidCursor("the cursor belongs to another sort order")
@@ -135,6 +143,54 @@ class ProjectView:
     my_role: Role
 
 
+# The projects list has a single order, by id: ids are UUIDv7, so that is creation order, and
+# the caller's page is read straight off the (user_id, project_id) membership index.
+PROJECT_ORDER = "id"
+
+
+@dataclass(frozen=True)
+class ProjectCursor:
+    """The position after the last project of a page: `{"s": "id", "i": id}`, JSON then
+    URL-safe base64 like the tasks cursor (ADRs 0101, 0108). A tasks cursor is refused here,
+    and a projects cursor by the tasks list (it has no "v")."""
+
+    last_id: UUID
+
+    def encode(self) -> str:
+        raw = json.dumps({"s": PROJECT_ORDER, "i": str(self.last_id)})
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> ProjectCursor:
+        try:
+            padded = text + "=" * (-len(text) % 4)
+            data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        except (ValueError, binascii.Error, UnicodeError) as exc:
+            raise InvalidCursor("the cursor is not one this API issued") from exc
+        # Checked by shape rather than by catching: UUID() of a non-string raises
+        # AttributeError, which would otherwise escape as a 500.
+        if not isinstance(data, dict) or set(data) != {"s", "i"} or not isinstance(data["i"], str):
+            raise InvalidCursor("the cursor is not one this API issued")
+        if data["s"] != PROJECT_ORDER:
+            raise InvalidCursor("the cursor belongs to another list")
+        try:
+            return cls(UUID(data["i"]))
+        except ValueError as exc:
+            raise InvalidCursor("the cursor is not one this API issued") from exc
+
+
+@dataclass(frozen=True)
+class ProjectListQuery:
+    limit: int = DEFAULT_LIMIT
+    cursor: ProjectCursor | None = None
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    items: Sequence[ProjectView]
+    next_cursor: str | None
+
+
 class TaskQueries(Protocol):
     async def get_visible(self, user_id: str, task_id: UUID) -> Task | None:
         """A live task the user may see (own, or in a project they belong to)."""
@@ -154,4 +210,6 @@ class TaskQueries(Protocol):
 class ProjectQueries(Protocol):
     async def get_visible(self, user_id: str, project_id: UUID) -> ProjectView | None: ...
 
-    async def list_visible(self, user_id: str) -> Sequence[ProjectView]: ...
+    async def list_visible(self, user_id: str, query: ProjectListQuery) -> ProjectPage:
+        """One page of the projects the user is a member of, in id order."""
+        ...

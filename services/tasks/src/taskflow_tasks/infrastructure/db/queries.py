@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     Select,
     and_,
@@ -29,6 +30,9 @@ from taskflow_tasks.application.queries import (
     Cursor,
     LabelCount,
     Page,
+    ProjectCursor,
+    ProjectListQuery,
+    ProjectPage,
     ProjectView,
     TaskListQuery,
 )
@@ -207,33 +211,49 @@ class SqlTaskQueries:
 class SqlProjectQueries:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = read_only(engine)
+        self._postgres = engine.dialect.name == "postgresql"
 
     async def get_visible(self, user_id: str, project_id: UUID) -> ProjectView | None:
-        views = await self._views(user_id, project_id)
+        mine = select(M.c.project_id).where(M.c.user_id == user_id, M.c.project_id == project_id)
+        views = await self._views(user_id, mine)
         return views[0] if views else None
 
-    async def list_visible(self, user_id: str) -> Sequence[ProjectView]:
-        return await self._views(user_id, None)
-
-    async def _views(self, user_id: str, project_id: UUID | None) -> list[ProjectView]:
-        P = t.projects
+    async def list_visible(self, user_id: str, query: ProjectListQuery) -> ProjectPage:
+        """Keyset on the project id (UUIDv7, so creation order; ADR 0108): the
+        page's ids come from the (user_id, project_id) index, one row more than the page so a
+        full last page is known to be the last without a second query."""
         mine = select(M.c.project_id).where(M.c.user_id == user_id)
-        statement = select(P).where(P.c.id.in_(mine)).order_by(P.c.created_at, P.c.id)
-        if project_id is not None:
-            statement = statement.where(P.c.id == project_id)
+        if query.cursor is not None:
+            mine = mine.where(M.c.project_id > query.cursor.last_id)
+        mine = mine.order_by(M.c.project_id).limit(query.limit + 1)
+        views = await self._views(user_id, mine)
+        next_cursor = None
+        if len(views) > query.limit:
+            views = views[: query.limit]
+            next_cursor = ProjectCursor(views[-1].project.id).encode()
+        return ProjectPage(views, next_cursor)
+
+    async def _views(self, user_id: str, ids: Select[Any]) -> list[ProjectView]:
+        """The projects whose ids `ids` selects, in id order, with their members: one
+        statement, members folded into one JSON object per project (no row per member)."""
+        P = t.projects
+        page = ids.subquery("page")
+        other = M.alias("other")
+        fold = func.json_object_agg if self._postgres else func.json_group_object
+        members = (
+            select(fold(other.c.user_id, other.c.role))
+            .where(other.c.project_id == P.c.id)
+            .scalar_subquery()
+        )
+        statement = (
+            select(P, type_coerce(members, JSON).label("member_roles"))
+            .select_from(P.join(page, P.c.id == page.c.project_id))
+            .order_by(P.c.id)
+        )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(statement)).mappings().all()
-            if not rows:
-                return []
-            ids = [row["id"] for row in rows]
-            member_rows = await conn.execute(
-                select(M.c.project_id, M.c.user_id, M.c.role).where(M.c.project_id.in_(ids))
-            )
-            members: dict[UUID, dict[str, str]] = {}
-            for pid, uid, role in member_rows:
-                members.setdefault(pid, {})[uid] = role
         views = []
         for row in rows:
-            project = project_from_row(row, members.get(row["id"], {}))
+            project = project_from_row(row, row["member_roles"] or {})
             views.append(ProjectView(project, project.members.get(user_id, Role.VIEWER)))
         return views

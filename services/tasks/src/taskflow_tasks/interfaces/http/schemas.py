@@ -175,6 +175,11 @@ class ProjectPublic(BaseModel):
     updated_at: AwareDatetime
 
 
+class ProjectList(BaseModel):
+    data: list[ProjectPublic]
+    next_cursor: str | None
+
+
 def project_dict(view: ProjectView) -> dict[str, Any]:
     p = view.project
     return {

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from taskflow_common.problems import not_found
 from taskflow_tasks.application import commands as c
-from taskflow_tasks.application.queries import ProjectView
+from taskflow_tasks.application.queries import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    ProjectCursor,
+    ProjectListQuery,
+    ProjectView,
+)
 from taskflow_tasks.domain.model import Project
 from taskflow_tasks.interfaces.http.deps import Authed, JsonBody, parse_id
 from taskflow_tasks.interfaces.http.schemas import (
     MemberIn,
     ProjectCreate,
+    ProjectList,
     ProjectPublic,
     ProjectUpdate,
     dump,
@@ -44,12 +51,18 @@ async def create_project(body: ProjectCreate, request: Request, caller: Authed) 
     return _response(project, caller.user.sub, 201, Location=location)
 
 
-@router.get("", response_model=dict[str, Any])
-async def list_projects(caller: Authed) -> Response:
-    views = await caller.api.projects.list_visible(caller.user.sub)
-    return Response(
-        dump({"data": [project_dict(v) for v in views], "next_cursor": None}), media_type=JSON
-    )
+@router.get("", response_model=ProjectList)
+async def list_projects(
+    caller: Authed,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> Response:
+    """The caller's projects in creation (id) order, a page at a time: follow `next_cursor`
+    until it is null. Bounds and cursor errors are the tasks list's (422 / 400)."""
+    query = ProjectListQuery(limit, ProjectCursor.decode(cursor) if cursor else None)
+    page = await caller.api.projects.list_visible(caller.user.sub, query)
+    body = {"data": [project_dict(v) for v in page.items], "next_cursor": page.next_cursor}
+    return Response(dump(body), media_type=JSON)
 
 
 @router.get("/{project_id}", response_model=ProjectPublic)
