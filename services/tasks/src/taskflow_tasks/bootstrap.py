@@ -53,7 +53,7 @@ class Database:
     engine: AsyncEngine
     write_lock: asyncio.Lock | None
     waker: OutboxWaker
-    # Postgres only: the asyncpg pool of the hot reads and the commands' unit of work.
+    # Postgres only: the asyncpg pool of the hot reads, the commands' unit of work and the relay.
     pg: PgPool | None = None
 
     def uow(self) -> UnitOfWork:
@@ -99,9 +99,12 @@ def build_verifier(settings: Settings, jwks: JwksSource | None) -> JwtVerifier:
 
 
 def build_relay(settings: Settings, db: Database, bus: EventBus) -> OutboxRelay:
+    """On Postgres the relay claims and settles on the process's asyncpg pool (ADR 107): one
+    connection at a time, for a statement, so it shares the pool with the commands."""
     return OutboxRelay(
         db.engine,
         bus,
+        pg=db.pg,
         batch_size=settings.relay_batch_size,
         poll_seconds=settings.relay_poll_seconds,
         waker=db.waker,

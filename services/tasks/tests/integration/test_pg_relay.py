@@ -82,7 +82,8 @@ async def _event_ids(engine, subject: str) -> list[str]:
         return [str(row[0]) for row in rows]
 
 
-# Once, on the write path bootstrap wires: this is about the relay, and it restarts the broker.
+# Once, on the write path bootstrap wires (the relay on the same asyncpg pool, as bootstrap
+# builds it): this is about the relay, and it restarts the broker.
 @pytest.mark.parametrize("tasks_pg_db", ["asyncpg"], indirect=True)
 async def test_every_event_is_delivered_once_across_a_broker_restart(tasks_pg_db, tasks_pg_engine):
     require_component("rabbitmq")
@@ -91,7 +92,9 @@ async def test_every_event_is_delivered_once_across_a_broker_restart(tasks_pg_db
     await _declare_test_queue(queue_name)
     bus = AmqpEventBus(AMQP_URL, publish_timeout=5.0)
     await bus.start()
-    relay = OutboxRelay(tasks_pg_engine, bus, poll_seconds=0.2, waker=tasks_pg_db.waker)
+    relay = OutboxRelay(
+        tasks_pg_engine, bus, pg=tasks_pg_db.pg, poll_seconds=0.2, waker=tasks_pg_db.waker
+    )
     stop = asyncio.Event()
     running = asyncio.create_task(relay.run_forever(stop))
     commands = CommandBus(Deps(uow=tasks_pg_db.uow))

@@ -1,5 +1,6 @@
 """The outbox relay's claim lease on the real Postgres (ADR 105): two statements a cycle, relays
-side by side, a relay that dies holding a claim, a failure mid-batch."""
+side by side, a relay that dies holding a claim, a failure mid-batch. Every relay here claims
+and settles on an asyncpg pool built as bootstrap builds it (ADR 107)."""
 
 from __future__ import annotations
 
@@ -13,17 +14,20 @@ from uuid import UUID
 
 import asyncpg
 import pytest
+from opentelemetry import trace
 from sqlalchemy import event, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from taskflow_common.events.envelope import Envelope
 from taskflow_common.ids import uuid7
+from taskflow_common.messaging import UnroutableEventError
 from taskflow_common.messaging.amqp import BusUnavailableError
 from taskflow_common.testing import require_component
 from taskflow_tasks.infrastructure.db import migrate
 from taskflow_tasks.infrastructure.db import tables as t
 from taskflow_tasks.infrastructure.db.engine import create_engine
-from taskflow_tasks.infrastructure.outbox import OutboxRelay, RelayStalled
+from taskflow_tasks.infrastructure.db.pg_pool import PgPool
+from taskflow_tasks.infrastructure.outbox import CLAIM, SETTLE_ALL_SENT, OutboxRelay, RelayStalled
 
 from .conftest import create_database, database_url, drop_database  # type: ignore[import-not-found]
 
@@ -42,6 +46,17 @@ async def engine() -> AsyncIterator[AsyncEngine]:
         await asyncio.to_thread(drop_database, name)
 
 
+@pytest.fixture
+async def pg(engine: AsyncEngine) -> AsyncIterator[PgPool]:
+    """The asyncpg pool the relays claim and settle on, one per test as bootstrap builds one
+    per process (relays side by side share it, as a serve process's relay and commands do)."""
+    pool = PgPool(engine.url.render_as_string(hide_password=False), size=5)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
 class RecordingBus:
     """Records what it published, by whom; fails or hangs on the ids it is told to."""
 
@@ -52,6 +67,8 @@ class RecordingBus:
         self.hang = False
         self.hanging = asyncio.Event()
         self.delay = 0.0
+        self.unroutable: set[UUID] = set()
+        self.trace_ids: list[int] = []
 
     async def publish(self, envelope: Envelope[Any], headers: dict[str, str] | None = None):
         if self.hang:
@@ -59,6 +76,9 @@ class RecordingBus:
             await asyncio.Event().wait()
         if envelope.event_id in self.fail_on:
             raise BusUnavailableError("broker did not confirm")
+        if envelope.event_id in self.unroutable:
+            raise UnroutableEventError(envelope.event_type)
+        self.trace_ids.append(trace.get_current_span().get_span_context().trace_id)
         await asyncio.sleep(self.delay)  # at least yield, to let a relay beside this one run
         self.published.append((self.name, envelope.event_id))
 
@@ -66,9 +86,11 @@ class RecordingBus:
         return [event_id for _, event_id in self.published]
 
 
-async def _write(engine: AsyncEngine, count: int) -> list[UUID]:
+async def _write(
+    engine: AsyncEngine, count: int, *, traceparent: str | None = None, age: timedelta = timedelta()
+) -> list[UUID]:
     ids = sorted(uuid7() for _ in range(count))
-    now = datetime.now(UTC)
+    now = datetime.now(UTC) - age
     rows = [
         {
             "id": event_id,
@@ -82,6 +104,7 @@ async def _write(engine: AsyncEngine, count: int) -> list[UUID]:
                 "subject": "lease-test",
                 "data": {},
             },
+            "traceparent": traceparent,
             "created_at": now,
             "attempts": 0,
         }
@@ -100,58 +123,69 @@ async def _rows(engine: AsyncEngine) -> dict[UUID, Any]:
 
 @contextmanager
 def _round_trips(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every statement SQLAlchemy sends, and every transaction asyncpg begins ("BEGIN")."""
+    """Every statement an asyncpg connection sends: prepared ones (fetch, execute with
+    arguments) and simple queries (execute without, as BEGIN and COMMIT are sent); and any
+    the SQLAlchemy engine sends (its dialect runs prepared statements these do not see)."""
     seen: list[str] = []
 
-    def record(_conn, _cursor, statement, *_args) -> None:
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen.append(statement)
 
-    start = asyncpg.transaction.Transaction.start
+    execute, prepared = (
+        asyncpg.connection.Connection.execute,
+        asyncpg.connection.Connection._execute,
+    )
 
-    async def begin(self: Any) -> None:
-        seen.append("BEGIN")
-        await start(self)
+    async def simple(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        if not args:  # with arguments it goes through _execute, recorded there
+            seen.append(query)
+        return await execute(self, query, *args, **kwargs)
 
-    monkeypatch.setattr(asyncpg.transaction.Transaction, "start", begin)
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
-        monkeypatch.undo()
+    async def extended(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(query)
+        return await prepared(self, query, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(asyncpg.connection.Connection, "execute", simple)
+        patch.setattr(asyncpg.connection.Connection, "_execute", extended)
+        event.listen(engine.sync_engine, "before_cursor_execute", record)
+        try:
+            yield seen
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 async def test_a_cycle_that_publishes_its_batch_is_two_statements_and_no_transaction(
-    engine, monkeypatch
+    engine, pg, monkeypatch
 ):
-    # given three pending events
+    # given three pending events, and a relay whose pool is connected already
     ids = await _write(engine, 3)
     bus = RecordingBus()
-    relay = OutboxRelay(engine, bus)
+    relay = OutboxRelay(engine, bus, pg=pg)
+    await pg.pool()
 
     # when a relay runs one cycle
     with _round_trips(engine, monkeypatch) as seen:
         assert await relay.run_once() == 3
 
-    # then: claim, settle; no BEGIN, no COMMIT
-    assert len(seen) == 2, seen
-    assert seen[0].lstrip().startswith("WITH claimable AS"), seen
-    assert seen[1].lstrip().startswith("UPDATE tasks.outbox SET sent_at"), seen
+    # then: claim, settle, both on asyncpg; no BEGIN, no COMMIT
+    assert seen == [CLAIM, SETTLE_ALL_SENT], seen
     assert bus.ids() == ids
     rows = await _rows(engine)
     assert all(rows[i].sent_at is not None and rows[i].claimed_until is None for i in ids)
     # and an empty cycle is one statement
     with _round_trips(engine, monkeypatch) as seen:
         assert await relay.run_once() == 0
-    assert len(seen) == 1, seen
+    assert seen == [CLAIM], seen
 
 
-async def test_two_relays_side_by_side_publish_each_row_once_in_id_order(engine):
+async def test_two_relays_side_by_side_publish_each_row_once_in_id_order(engine, pg):
     # given 500 pending events and two relays taking batches of 20
     ids = await _write(engine, 500)
     published: list[tuple[str, UUID]] = []
     relays = [
-        OutboxRelay(engine, RecordingBus(name, published), batch_size=20) for name in ("a", "b")
+        OutboxRelay(engine, RecordingBus(name, published), pg=pg, batch_size=20)
+        for name in ("a", "b")
     ]
 
     async def drain(relay: OutboxRelay) -> None:
@@ -171,13 +205,13 @@ async def test_two_relays_side_by_side_publish_each_row_once_in_id_order(engine)
     assert all(row.sent_at is not None for row in rows.values())
 
 
-async def test_rows_claimed_by_a_relay_that_died_are_published_after_the_lease(engine):
+async def test_rows_claimed_by_a_relay_that_died_are_published_after_the_lease(engine, pg):
     # given a relay with a short lease that claims a batch and dies while publishing it
     ids = await _write(engine, 5)
     lease = timedelta(seconds=2)
     dying_bus = RecordingBus("dying")
     dying_bus.hang = True
-    dying = asyncio.create_task(OutboxRelay(engine, dying_bus, lease=lease).run_once())
+    dying = asyncio.create_task(OutboxRelay(engine, dying_bus, pg=pg, lease=lease).run_once())
     await asyncio.wait_for(dying_bus.hanging.wait(), 5)
     assert all(row.claimed_until for row in (await _rows(engine)).values())
     claimed_at = time.monotonic()
@@ -185,7 +219,7 @@ async def test_rows_claimed_by_a_relay_that_died_are_published_after_the_lease(e
     with pytest.raises(asyncio.CancelledError):
         await dying
     bus = RecordingBus()
-    relay = OutboxRelay(engine, bus)
+    relay = OutboxRelay(engine, bus, pg=pg)
 
     # when another relay runs before the lease is over, it leaves them alone
     assert await relay.run_once() == 0
@@ -199,12 +233,12 @@ async def test_rows_claimed_by_a_relay_that_died_are_published_after_the_lease(e
     assert dying_bus.published == []
 
 
-async def test_a_failure_mid_batch_marks_what_went_out_and_releases_the_rest(engine):
+async def test_a_failure_mid_batch_marks_what_went_out_and_releases_the_rest(engine, pg):
     # given five pending events, the third of which the broker will not confirm
     ids = await _write(engine, 5)
     bus = RecordingBus()
     bus.fail_on = {ids[2]}
-    relay = OutboxRelay(engine, bus)
+    relay = OutboxRelay(engine, bus, pg=pg)
 
     # when a relay runs one cycle
     with pytest.raises(RelayStalled, match="did not confirm"):
@@ -226,18 +260,18 @@ async def test_a_failure_mid_batch_marks_what_went_out_and_releases_the_rest(eng
     assert all(row.sent_at is not None for row in (await _rows(engine)).values())
 
 
-async def test_a_relay_whose_lease_ran_out_leaves_the_new_claim_alone(engine):
+async def test_a_relay_whose_lease_ran_out_leaves_the_new_claim_alone(engine, pg):
     # given a relay whose publish outlasts its lease, and another that claims the row meanwhile
     [event_id] = await _write(engine, 1)
     slow_bus = RecordingBus("slow")
     slow_bus.delay = 0.8
     slow = asyncio.create_task(
-        OutboxRelay(engine, slow_bus, lease=timedelta(milliseconds=300)).run_once()
+        OutboxRelay(engine, slow_bus, pg=pg, lease=timedelta(milliseconds=300)).run_once()
     )
     await asyncio.sleep(0.5)
     other_bus = RecordingBus("other")
     other_bus.hang = True
-    other = asyncio.create_task(OutboxRelay(engine, other_bus).run_once())
+    other = asyncio.create_task(OutboxRelay(engine, other_bus, pg=pg).run_once())
     await asyncio.wait_for(other_bus.hanging.wait(), 5)
     claimed_by_other = (await _rows(engine))[event_id].claimed_until
     assert claimed_by_other is not None
@@ -252,3 +286,79 @@ async def test_a_relay_whose_lease_ran_out_leaves_the_new_claim_alone(engine):
     other.cancel()
     with pytest.raises(asyncio.CancelledError):
         await other
+
+
+async def test_a_cycle_past_its_publish_budget_releases_the_rest_without_a_failure(engine, pg):
+    # given three pending events, a lease of 0.4 s (publishing stops after 0.2 s) and a bus
+    # that takes 0.3 s to confirm each
+    ids = await _write(engine, 3)
+    bus = RecordingBus()
+    bus.delay = 0.3
+    relay = OutboxRelay(engine, bus, pg=pg, lease=timedelta(milliseconds=400))
+
+    # when a relay runs one cycle, it publishes the first, then stops without an error
+    assert await relay.run_once() == 1
+
+    # then the first is sent, the others are released untouched, for the next cycle at once
+    rows = await _rows(engine)
+    assert bus.ids() == ids[:1]
+    assert [rows[i].sent_at is not None for i in ids] == [True, False, False]
+    assert [(rows[i].attempts, rows[i].last_error) for i in ids] == [(0, None)] * 3
+    assert all(row.claimed_until is None for row in rows.values())
+    bus.delay = 0.0
+    assert await relay.run_once() == 2
+    assert bus.ids() == ids
+
+
+async def test_unroutable_events_are_retried_during_the_grace_then_dropped(engine, pg):
+    # given a young and an old event no queue is bound for yet
+    [young] = await _write(engine, 1)
+    [old] = await _write(engine, 1, age=timedelta(minutes=5))
+    bus = RecordingBus()
+    bus.unroutable = {young, old}
+    relay = OutboxRelay(engine, bus, pg=pg, unroutable_grace=timedelta(minutes=1))
+
+    # when a relay runs a cycle: the young one stalls it, recorded as a failure
+    with pytest.raises(RelayStalled, match="unroutable"):
+        await relay.run_once()
+    rows = await _rows(engine)
+    assert (rows[young].sent_at, rows[young].attempts, rows[young].last_error) == (
+        None,
+        1,
+        "unroutable",
+    )
+
+    # and once it is past the grace too, both are dropped: marked sent, never published
+    relay = OutboxRelay(
+        engine,
+        bus,
+        pg=pg,
+        unroutable_grace=timedelta(minutes=1),
+        clock=lambda: datetime.now(UTC) + timedelta(minutes=2),
+    )
+    assert await relay.run_once() == 2
+    rows = await _rows(engine)
+    assert rows[young].sent_at is not None
+    assert rows[old].sent_at is not None
+    assert bus.published == []
+
+
+async def test_each_event_is_published_in_the_trace_of_the_request_that_wrote_it(engine, pg):
+    # given an event written under a trace, and one written outside any
+    trace_id = 0x4BF92F3577B34DA6A3CE929D0E0E4736
+    traced = await _write(engine, 1, traceparent=f"00-{trace_id:032x}-00f067aa0ba902b7-01")
+    await _write(engine, 1)
+    bus = RecordingBus()
+
+    # when a relay publishes them
+    assert await OutboxRelay(engine, bus, pg=pg).run_once() == 2
+
+    # then the first goes out as a child of its request, the second in no trace
+    assert bus.ids()[0] == traced[0]
+    assert bus.trace_ids == [trace_id, 0]
+
+
+async def test_on_postgres_a_relay_needs_the_asyncpg_pool(engine):
+    # the SQLite path has no lease: relays side by side would publish twice
+    with pytest.raises(ValueError, match="asyncpg"):
+        OutboxRelay(engine, RecordingBus())

@@ -6,6 +6,10 @@ a lease (`claimed_until`, ADR 105) in one autocommit statement, publishes it, th
 in a second one: two round trips a cycle, no transaction held while publishing. Relays side by
 side skip each other's claimed rows, so none publishes a row another holds in normal
 operation; a relay that dies holding a claim delays those rows by at most the lease.
+
+Those two statements run straight on the process's asyncpg pool (ADR 107): through SQLAlchemy
+Core each cost about a millisecond of CPU, and the relay runs two per event. SQLite (embedded:
+one process, one relay) keeps its one-transaction path on SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -16,20 +20,19 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
+from uuid import UUID
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
-from sqlalchemy import Update, any_, bindparam, case, func, null, or_, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.types import Text, Uuid
 
 from taskflow_common.events.envelope import RawEnvelope
 from taskflow_common.messaging import EventBus, UnroutableEventError
 from taskflow_tasks.infrastructure.db import tables as t
-from taskflow_tasks.infrastructure.db.tables import UtcDateTime
+from taskflow_tasks.infrastructure.db.pg_pool import PgPool
 from taskflow_tasks.infrastructure.db.uow import OUTBOX_CHANNEL
 from taskflow_tasks.infrastructure.metrics import (
     OUTBOX_PUBLISH_FAILURES,
@@ -41,6 +44,50 @@ log = logging.getLogger(__name__)
 OB = t.outbox
 MAX_BACKOFF_SECONDS = 30.0
 _ROW = (OB.c.id, OB.c.payload, OB.c.traceparent, OB.c.tracestate, OB.c.created_at)
+
+
+class PendingEvent(NamedTuple):
+    """An unsent outbox row as both paths hand it to the publishing loop (fields as `_ROW`)."""
+
+    id: UUID
+    payload: dict[str, Any]  # the envelope, decoded (PgPool's connections decode jsonb)
+    traceparent: str | None
+    tracestate: str | None
+    created_at: datetime
+
+
+Failure = tuple[UUID, str]
+
+# Postgres statements, run on asyncpg (prepared once per pooled connection). Each commits on
+# its own (no BEGIN/COMMIT round trips). The lease and batch size are bound, not inlined, so
+# the text, and the prepared statement, is the same for every relay.
+# Lease the first unsent, unclaimed rows; skip rows another relay's claim is locking.
+# RETURNING does not keep the subquery's order: the relay sorts by id.
+CLAIM = (
+    "WITH claimable AS ("
+    " SELECT id FROM tasks.outbox"
+    " WHERE sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())"
+    " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)"
+    " UPDATE tasks.outbox o SET claimed_until = now() + $2::interval"
+    " FROM claimable WHERE o.id = claimable.id"
+    " RETURNING o.id, o.payload, o.traceparent, o.tracestate, o.created_at, o.claimed_until"
+)
+# Settle: only rows still under this cycle's claim ($1 ids, $2 its claimed_until) are touched.
+# Had the lease run out and another relay claimed them, that relay settles them (having
+# published them again: at-least-once). Every held row is released (claimed_until NULL), so
+# the unpublished ones are retried at once rather than after the lease.
+SETTLE_ALL_SENT = (  # the common case: the whole batch went out
+    "UPDATE tasks.outbox SET sent_at = $3, claimed_until = NULL"
+    " WHERE id = ANY($1::uuid[]) AND claimed_until = $2"
+)
+SETTLE_SOME = (  # $4 ids sent, $5 the failed id (or NULL), $6 its error
+    "UPDATE tasks.outbox SET"
+    " sent_at = CASE WHEN id = ANY($4::uuid[]) THEN $3::timestamptz ELSE sent_at END,"
+    " attempts = CASE WHEN id = $5::uuid THEN attempts + 1 ELSE attempts END,"
+    " last_error = CASE WHEN id = $5::uuid THEN $6::text ELSE last_error END,"
+    " claimed_until = NULL"
+    " WHERE id = ANY($1::uuid[]) AND claimed_until = $2"
+)
 
 
 class OutboxWaker:
@@ -59,11 +106,14 @@ class OutboxWaker:
 
 
 class OutboxRelay:
+    """On Postgres pass `pg`, the process's asyncpg pool: the claim and settle run there."""
+
     def __init__(
         self,
         engine: AsyncEngine,
         bus: EventBus,
         *,
+        pg: PgPool | None = None,
         batch_size: int = 100,
         poll_seconds: float = 1.0,
         lease: timedelta = timedelta(seconds=30),
@@ -72,16 +122,18 @@ class OutboxRelay:
         write_lock: asyncio.Lock | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        if engine.dialect.name == "postgresql" and pg is None:
+            # The one-transaction path has no lease: relays side by side would publish twice.
+            raise ValueError("on Postgres the relay claims on asyncpg: pass pg (a PgPool)")
         self._engine = engine
-        # Each claim and settle statement commits on its own: no BEGIN/COMMIT round trips.
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._pg = pg
         self._bus = bus
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
+        self._lease = lease
         # A cycle starts no publish past half the lease, so its claim outlives the cycle
         # even with a slow publish in flight (bounded by the bus's confirm timeout).
         self._publish_budget = lease.total_seconds() / 2
-        self._claim = _claim_statement(batch_size, lease)
         # Consumers declare their queues when they start; until then an event may have no
         # queue. Such events are retried for a grace period, then dropped with a metric.
         self._unroutable_grace = unroutable_grace
@@ -91,45 +143,64 @@ class OutboxRelay:
 
     async def run_once(self) -> int:
         """Publish one batch in order; stop at the first failure. Returns how many were sent."""
-        if self._engine.dialect.name != "postgresql":
+        if self._pg is None:
             sent, failure = await self._run_once_in_transaction()
         else:
-            sent, failure = await self._run_once_under_lease()
+            sent, failure = await self._run_once_under_lease(self._pg)
         OUTBOX_PUBLISHED.inc(len(sent))
         if failure is not None:
             raise RelayStalled(failure[1])
         return len(sent)
 
-    async def _run_once_under_lease(self) -> tuple[list[Any], tuple[Any, str] | None]:
+    async def _run_once_under_lease(self, pg: PgPool) -> tuple[list[UUID], Failure | None]:
         started = time.monotonic()
-        async with self._autocommit.connect() as conn:
-            claimed = (await conn.execute(self._claim)).all()
-        if not claimed:
+        rows, held_until = await self._claim(pg)
+        if not rows:
             return [], None
-        # RETURNING does not keep the subquery's order.
-        rows = sorted(claimed, key=lambda row: row.id)
         sent, failure = await self._publish_in_order(rows, deadline=started + self._publish_budget)
-        settle = _SETTLE_ALL_SENT if len(sent) == len(rows) else _SETTLE_SOME
-        async with self._autocommit.connect() as conn:
-            await conn.execute(
-                settle,
-                {
-                    "held_ids": [row.id for row in rows],
-                    "held_until": rows[0].claimed_until,  # one value: the claim's now() + lease
-                    "sent_ids": sent,
-                    "sent_now": self._clock(),
-                    "failed_id": failure[0] if failure else None,
-                    "error": failure[1][:2000] if failure else None,
-                },
-            )
+        await self._settle(pg, rows, held_until, sent, failure)
         return sent, failure
 
-    async def _run_once_in_transaction(self) -> tuple[list[Any], tuple[Any, str] | None]:
+    async def _claim(self, pg: PgPool) -> tuple[list[PendingEvent], datetime | None]:
+        """The claimed rows in id order, and the claim's `claimed_until` (one now() + lease)."""
+        pool = await pg.pool()
+        claimed = await pool.fetch(CLAIM, self._batch_size, self._lease)
+        if not claimed:
+            return [], None
+        rows = sorted(PendingEvent(*record[:5]) for record in claimed)  # by id: unique
+        return rows, claimed[0]["claimed_until"]
+
+    async def _settle(
+        self,
+        pg: PgPool,
+        rows: Sequence[PendingEvent],
+        held_until: datetime | None,
+        sent: list[UUID],
+        failure: Failure | None,
+    ) -> None:
+        held = [row.id for row in rows]
+        pool = await pg.pool()
+        if len(sent) == len(rows):
+            await pool.execute(SETTLE_ALL_SENT, held, held_until, self._clock())
+            return
+        failed_id, error = failure if failure is not None else (None, None)
+        await pool.execute(
+            SETTLE_SOME,
+            held,
+            held_until,
+            self._clock(),
+            sent,
+            failed_id,
+            error[:2000] if error is not None else None,
+        )
+
+    async def _run_once_in_transaction(self) -> tuple[list[UUID], Failure | None]:
         """SQLite (embedded: one process, one relay): the locked batch commits with its marks."""
         lock = self._write_lock or contextlib.nullcontext()
         async with lock, self._engine.connect() as conn, conn.begin():
             query = select(*_ROW).where(OB.c.sent_at.is_(None))
-            rows = (await conn.execute(query.order_by(OB.c.id).limit(self._batch_size))).all()
+            result = await conn.execute(query.order_by(OB.c.id).limit(self._batch_size))
+            rows = [PendingEvent(*row) for row in result]
             sent, failure = await self._publish_in_order(rows)
             if sent:
                 await conn.execute(
@@ -144,10 +215,10 @@ class OutboxRelay:
         return sent, failure
 
     async def _publish_in_order(
-        self, rows: Sequence[Any], deadline: float | None = None
-    ) -> tuple[list[Any], tuple[Any, str] | None]:
+        self, rows: Sequence[PendingEvent], deadline: float | None = None
+    ) -> tuple[list[UUID], Failure | None]:
         """The ids published (or dropped as unroutable past the grace), and the first failure."""
-        sent: list[Any] = []
+        sent: list[UUID] = []
         for row in rows:
             if deadline is not None and time.monotonic() > deadline:
                 break  # the rest are released unpublished, for the next cycle
@@ -163,7 +234,7 @@ class OutboxRelay:
             return sent, (row.id, error)
         return sent, None
 
-    async def _publish(self, row: Any) -> str | None:
+    async def _publish(self, row: PendingEvent) -> str | None:
         envelope = RawEnvelope.model_validate(row.payload)
         carrier = {"traceparent": row.traceparent} if row.traceparent else {}
         if row.tracestate:
@@ -212,57 +283,6 @@ async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
 
 class RelayStalled(Exception):
     """Publishing stopped at an event the broker would not take yet."""
-
-
-def _claim_statement(batch_size: int, lease: timedelta) -> Update:
-    """Lease the first unsent, unclaimed rows; skip rows another relay's claim is locking."""
-    claimable = (
-        select(OB.c.id)
-        .where(
-            OB.c.sent_at.is_(None),
-            or_(OB.c.claimed_until.is_(None), OB.c.claimed_until < func.now()),
-        )
-        .order_by(OB.c.id)
-        .limit(batch_size)
-        .with_for_update(skip_locked=True)
-        .cte("claimable")
-    )
-    return (
-        update(OB)
-        .where(OB.c.id == claimable.c.id)
-        .values(claimed_until=func.now() + lease)
-        .returning(*_ROW, OB.c.claimed_until)
-    )
-
-
-_ids = ARRAY(Uuid())
-
-
-def _settle_statement(*, everything_sent: bool) -> Update:
-    """Mark the published rows sent, record the failure, release the rest: one statement.
-
-    Only rows still under this cycle's claim are touched: had the lease run out and another
-    relay claimed them, that relay settles them (having published them again: at-least-once).
-    """
-    settle = update(OB).where(
-        OB.c.id == any_(bindparam("held_ids", type_=_ids)),
-        OB.c.claimed_until == bindparam("held_until", type_=UtcDateTime()),
-    )
-    sent_at = bindparam("sent_now", type_=UtcDateTime())
-    if everything_sent:  # the common case
-        return settle.values(sent_at=sent_at, claimed_until=null())
-    published = OB.c.id == any_(bindparam("sent_ids", type_=_ids))
-    failed = OB.c.id == bindparam("failed_id", type_=Uuid())
-    return settle.values(
-        sent_at=case((published, sent_at), else_=OB.c.sent_at),
-        attempts=case((failed, OB.c.attempts + 1), else_=OB.c.attempts),
-        last_error=case((failed, bindparam("error", type_=Text())), else_=OB.c.last_error),
-        claimed_until=null(),
-    )
-
-
-_SETTLE_ALL_SENT = _settle_statement(everything_sent=True)
-_SETTLE_SOME = _settle_statement(everything_sent=False)
 
 
 async def listen_for_commits(database_url: str, waker: OutboxWaker) -> None:
