@@ -1,8 +1,8 @@
 """One asyncpg pool per process for the Postgres paths that skip SQLAlchemy: the hot reads
-(pg_reads.py) and the command unit of work (pg_uow.py).
+(pg_reads.py), the command unit of work (pg_uow.py) and the outbox relay (outbox.py).
 
 Shared so that a serve process holds at most 2 x pool_size connections (this pool and the
-SQLAlchemy engine's, which keeps the colder reads, the relay and the scheduler); a command
+SQLAlchemy engine's, which keeps the colder reads and the scheduler); a command
 never needs a second connection while it holds one, so reads and writes cannot starve each
 other into a deadlock.
 """
