@@ -115,6 +115,38 @@ def test_projects_share_tasks_by_role(alice, bob):
     assert alice.http.delete(f"/api/v1/projects/{pid}").status_code == 204
 
 
+def test_projects_list_in_pages(alice, bob):
+    created = []
+    for i in range(3):
+        response = alice.http.post("/api/v1/projects", json={"name": f"e2e page {i}"})
+        assert response.status_code == 201, response.text
+        created.append(response.json()["id"])
+    bobs = bob.http.post("/api/v1/projects", json={"name": "e2e bob's own"}).json()["id"]
+    pages, seen, cursor = 0, [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        response = alice.http.get("/api/v1/projects", params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert len(body["data"]) <= 2
+        seen += [p["id"] for p in body["data"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert pages >= 2
+    assert [pid for pid in seen if pid in created] == created  # creation order, each once
+    assert len(seen) == len(set(seen))
+    assert bobs not in seen
+    bad = alice.http.get("/api/v1/projects", params={"cursor": "nonsense"})
+    assert bad.status_code == 400
+    assert bad.headers["content-type"] == PROBLEM
+    assert alice.http.get("/api/v1/projects", params={"limit": 101}).status_code == 422
+    for pid in created:
+        assert alice.http.delete(f"/api/v1/projects/{pid}").status_code == 204
+    assert bob.http.delete(f"/api/v1/projects/{bobs}").status_code == 204
+
+
 def test_lists_batch_labels_and_export(alice):
     ids = [
         alice.create_task(title=f"e2e page {i}", labels=["e2e-page"], due_at=_in(1 + i))["id"]
