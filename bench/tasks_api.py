@@ -35,15 +35,13 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import asyncpg
 import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+from scratch_db import create_database as create_empty_database
+from scratch_db import drop_database
 
 ROOT = Path(__file__).resolve().parents[1]
-ADMIN_URL = os.environ.get(
-    "TASKFLOW_TEST_DATABASE_URL", "postgresql://taskflow:taskflow@127.0.0.1:55432/taskflow"
-)
 ISSUER = "http://127.0.0.1/bench-issuer"
 KID = "bench-key"
 
@@ -96,13 +94,7 @@ def serve_jwks(document: dict[str, object]) -> tuple[str, ThreadingHTTPServer]:
 
 async def create_database(user_id: str, tasks: int) -> tuple[str, str, str]:
     """A throwaway database with the tasks schema and `tasks` rows for user_id."""
-    name = f"taskflow_tasks_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(ADMIN_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" OWNER taskflow')
-    finally:
-        await admin.close()
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    name, url = await create_empty_database()
     sys.path.insert(0, str(ROOT / "services" / "tasks" / "src"))
     from taskflow_tasks.application import commands as c
     from taskflow_tasks.application.deps import Deps
@@ -135,14 +127,6 @@ async def create_database(user_id: str, tasks: int) -> tuple[str, str, str]:
     finally:
         await engine.dispose()
     return name, url, first_id
-
-
-async def drop_database(name: str) -> None:
-    admin = await asyncpg.connect(ADMIN_URL)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 def cpu_seconds(pid: int) -> float:

@@ -40,9 +40,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+from scratch_db import create_database, drop_database
 from sqlalchemy import Update, any_, bindparam, func, insert, null, or_, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -62,31 +62,10 @@ from taskflow_tasks.infrastructure.db.pg_pool import PgPool
 from taskflow_tasks.infrastructure.db.tables import UtcDateTime
 from taskflow_tasks.infrastructure.outbox import Failure, OutboxRelay, OutboxWaker, PendingEvent
 
-ADMIN_URL = os.environ.get(
-    "TASKFLOW_TEST_DATABASE_URL", "postgresql://taskflow:taskflow@127.0.0.1:55432/taskflow"
-)
 ISSUER = "http://127.0.0.1/bench-issuer"
 AUDIENCE = "taskflow-api"
 KID = "bench-key"
 USER = "bench-writer"
-
-
-async def create_database() -> tuple[str, str]:
-    name = f"taskflow_tasks_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(ADMIN_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" OWNER taskflow')
-    finally:
-        await admin.close()
-    return name, ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-async def drop_database(name: str) -> None:
-    admin = await asyncpg.connect(ADMIN_URL)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 def signing() -> tuple[dict[str, Any], str]:
