@@ -308,7 +308,9 @@ def test_keycloak_password_grant_for_a_registered_user() -> None:
         assert claims["email"] == f"{username}@example.test"
         assert "user" in claims["realm_access"]["roles"]
         assert 290 <= claims["exp"] - claims["iat"] <= 300
-        assert tokens["refresh_expires_in"] == 1800
+        # Keycloak counts the lifetime from the session's start in whole seconds, so a
+        # second boundary crossed while it answers shows as 1799.
+        assert 1790 <= tokens["refresh_expires_in"] <= 1800
     finally:
         if user_id:
             json_call(f"{admin}/users/{user_id}", sa["access_token"], method="DELETE")

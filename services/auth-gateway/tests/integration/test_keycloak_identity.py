@@ -52,7 +52,9 @@ async def test_register_login_me_call_refresh_logout_then_refresh_refused(kc_gat
         assert login.status_code == 200, login.text
         tokens = login.json()
         assert tokens["token_type"] == "Bearer"
-        assert tokens["expires_in"] == 300
+        # Keycloak reports the remaining lifetime in whole seconds: 299 when a second
+        # boundary passes while it answers.
+        assert 290 <= tokens["expires_in"] <= 300
         bearer = {"authorization": f"Bearer {tokens['access_token']}"}
 
         me = await client.get("/auth/me", headers=bearer)
