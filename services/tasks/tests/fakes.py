@@ -138,4 +138,4 @@ class FakeUnitOfWork:
         self.committed = True
 
     async def rollback(self) -> None:
-        return None
+        await self.__aenter__()  # nothing reached the store; forget what was loaded

@@ -274,3 +274,25 @@ async def test_failed_transactions_write_nothing_and_give_their_connection_back(
     )
     assert titles == ["after"]
     assert await _outbox_count(tasks_pg_engine, user) == 1
+
+
+async def test_a_rollback_forgets_its_changes_so_a_later_commit_writes_only_its_own(
+    tasks_pg_db, tasks_pg_engine
+):
+    user = _user("rollback")
+    async with tasks_pg_db.uow() as uow:
+        undone = Task.create(owner_id=user, actor_id=user, now=datetime.now(UTC), title="undone")
+        await uow.tasks.add(undone)
+        await uow.rollback()
+        assert list(uow.tasks.seen) == []
+        kept = Task.create(owner_id=user, actor_id=user, now=datetime.now(UTC), title="kept")
+        await uow.tasks.add(kept)
+        await uow.commit()
+
+    titles = await _scalar(
+        tasks_pg_engine,
+        select(func.array_agg(t.tasks.c.title)).where(t.tasks.c.owner_id == user),
+    )
+    assert titles == ["kept"]
+    # the kept task's creation only: the rolled-back task's event is not written
+    assert await _outbox_count(tasks_pg_engine, user) == 1

@@ -339,11 +339,16 @@ class PgUnitOfWork:
             self._span.__exit__(type(exc), exc, exc.__traceback__)
             raise
         self._in_transaction = True
-        self.tasks = PgTaskRepository(self._conn)
-        self.projects = PgProjectRepository(self._conn)
-        self.idempotency = PgIdempotencyStore(self._conn)
-        self._recorded = []
+        self._start_afresh(self._conn)
         return self
+
+    def _start_afresh(self, conn: asyncpg.Connection) -> None:
+        """Repositories with empty identity maps and no recorded events: what a transaction
+        starts with, and what a rollback leaves (its changes and their events are gone)."""
+        self.tasks = PgTaskRepository(conn)
+        self.projects = PgProjectRepository(conn)
+        self.idempotency = PgIdempotencyStore(conn)
+        self._recorded = []
 
     async def __aexit__(
         self,
@@ -389,5 +394,8 @@ class PgUnitOfWork:
         conn = self.connection
         if self._in_transaction:
             await conn.execute("ROLLBACK")
+        # Forget what the rolled-back transaction loaded and changed: a later commit must not
+        # write the events of changes that never happened.
+        self._start_afresh(conn)
         await conn.execute("BEGIN")
         self._in_transaction = True

@@ -178,12 +178,17 @@ class SqlUnitOfWork:
                 self._write_lock.release()
             self._span.__exit__(type(exc), exc, exc.__traceback__)
             raise
-        self.tasks = SqlTaskRepository(self._conn)
-        self.projects = SqlProjectRepository(self._conn)
-        self.idempotency = SqlIdempotencyStore(self._conn)
-        self._recorded = []
+        self._start_afresh(self._conn)
         self._committed = False
         return self
+
+    def _start_afresh(self, conn: AsyncConnection) -> None:
+        """Repositories with empty identity maps and no recorded events: what a transaction
+        starts with, and what a rollback leaves (its changes and their events are gone)."""
+        self.tasks = SqlTaskRepository(conn)
+        self.projects = SqlProjectRepository(conn)
+        self.idempotency = SqlIdempotencyStore(conn)
+        self._recorded = []
 
     async def __aexit__(
         self,
@@ -221,4 +226,10 @@ class SqlUnitOfWork:
             self._after_commit()
 
     async def rollback(self) -> None:
-        await self.connection.rollback()
+        """Undo what was written; what follows runs in a new transaction (SQLAlchemy begins
+        one on the next statement), rolled back at the end unless committed."""
+        conn = self.connection
+        await conn.rollback()
+        # Forget what the rolled-back transaction loaded and changed: a later commit must not
+        # write the events of changes that never happened.
+        self._start_afresh(conn)
