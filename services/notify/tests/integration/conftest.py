@@ -21,7 +21,7 @@ import pytest
 from django.conf import settings
 
 from taskflow_common.testing import require_component
-from taskflow_common.testing.stack import DATABASE_URL
+from taskflow_common.testing.stack import AMQP_URL, DATABASE_URL
 
 TESTS = Path(__file__).resolve().parent.parent
 
@@ -103,9 +103,14 @@ def notify_session_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def notify_queue() -> str:
-    # A queue of this session's own: a running suite's notify worker must not take our tasks.
-    return SESSION_QUEUE
+def notify_queue() -> Iterator[str]:
+    """A queue of this session's own (a running suite's notify worker must not take our
+    tasks), deleted at the end: the workers using it have stopped by then."""
+    yield SESSION_QUEUE
+    from kombu import Connection
+
+    with Connection(AMQP_URL) as connection:
+        connection.default_channel.queue_delete(SESSION_QUEUE)
 
 
 @pytest.fixture(scope="session")
