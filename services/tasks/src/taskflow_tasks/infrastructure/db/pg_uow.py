@@ -37,7 +37,7 @@ from taskflow_tasks.infrastructure.db.pg_pool import PgPool
 from taskflow_tasks.infrastructure.db.pg_reads import COLUMNS
 from taskflow_tasks.infrastructure.db.repository import TaskIdentityMap, reminder_changes
 from taskflow_tasks.infrastructure.db.tracing import db_span
-from taskflow_tasks.infrastructure.db.uow import activity_rows, collect_events, outbox_rows
+from taskflow_tasks.infrastructure.db.uow import RecordsEvents, activity_rows, outbox_rows
 
 
 def _names(columns: Sequence[str]) -> str:
@@ -304,7 +304,7 @@ class PgIdempotencyStore:
             raise DuplicateIdempotencyKey(record.key)
 
 
-class PgUnitOfWork:
+class PgUnitOfWork(RecordsEvents):
     tasks: TaskRepository
     projects: ProjectRepository
     idempotency: IdempotencyStore
@@ -313,7 +313,7 @@ class PgUnitOfWork:
         self._pool = pool
         self._after_commit = after_commit
         self._conn: asyncpg.Connection | None = None
-        self._recorded: list[DomainEvent] = []
+        self._recorded = []
         self._in_transaction = False
 
     @property
@@ -369,14 +369,6 @@ class PgUnitOfWork:
                     await (await self._pool.pool()).release(conn)
             finally:
                 self._span.__exit__(exc_type, exc, tb)
-
-    def record(self, event: DomainEvent) -> None:
-        self._recorded.append(event)
-
-    def collect_events(self) -> list[DomainEvent]:
-        collected = collect_events(self.tasks, self.projects, self._recorded)
-        self._recorded = []
-        return collected
 
     async def commit(self) -> None:
         conn = self.connection

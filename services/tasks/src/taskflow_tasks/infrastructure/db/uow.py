@@ -124,23 +124,33 @@ def _bound_rows(
     return [c.name for c in columns], rows[0] if count == 1 else union_all(*rows)
 
 
-def collect_events(
-    tasks: TaskRepository, projects: ProjectRepository, recorded: list[DomainEvent]
-) -> list[DomainEvent]:
-    """Every event the touched aggregates hold (taking them) and the recorded ones, in order."""
-    collected: list[DomainEvent] = []
-    for task in tasks.seen:
-        collected.extend(task.events)
-        task.events.clear()
-    for project in projects.seen:
-        collected.extend(project.events)
-        project.events.clear()
-    collected.extend(recorded)
-    collected.sort(key=lambda event: event.at)
-    return collected
+class RecordsEvents:
+    """What both units of work (this one and pg_uow.PgUnitOfWork) do with domain events: keep
+    the ones recorded beside the aggregates, and at commit take every event the touched
+    aggregates hold, with the recorded ones, in order."""
+
+    tasks: TaskRepository
+    projects: ProjectRepository
+    _recorded: list[DomainEvent]
+
+    def record(self, event: DomainEvent) -> None:
+        self._recorded.append(event)
+
+    def collect_events(self) -> list[DomainEvent]:
+        collected: list[DomainEvent] = []
+        for task in self.tasks.seen:
+            collected.extend(task.events)
+            task.events.clear()
+        for project in self.projects.seen:
+            collected.extend(project.events)
+            project.events.clear()
+        collected.extend(self._recorded)
+        self._recorded = []
+        collected.sort(key=lambda event: event.at)
+        return collected
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(RecordsEvents):
     tasks: TaskRepository
     projects: ProjectRepository
     idempotency: IdempotencyStore
@@ -157,7 +167,7 @@ class SqlUnitOfWork:
         self._write_lock = write_lock
         self._after_commit = after_commit
         self._conn: AsyncConnection | None = None
-        self._recorded: list[DomainEvent] = []
+        self._recorded = []
         self._committed = False
 
     @property
@@ -206,14 +216,6 @@ class SqlUnitOfWork:
             if self._write_lock is not None:
                 self._write_lock.release()
             self._span.__exit__(exc_type, exc, tb)
-
-    def record(self, event: DomainEvent) -> None:
-        self._recorded.append(event)
-
-    def collect_events(self) -> list[DomainEvent]:
-        collected = collect_events(self.tasks, self.projects, self._recorded)
-        self._recorded = []
-        return collected
 
     async def commit(self) -> None:
         conn = self.connection
