@@ -35,7 +35,11 @@ from taskflow_tasks.infrastructure.db import tables as t
 from taskflow_tasks.infrastructure.db.mapping import project_from_row, project_to_row, task_to_row
 from taskflow_tasks.infrastructure.db.pg_pool import PgPool
 from taskflow_tasks.infrastructure.db.pg_reads import COLUMNS
-from taskflow_tasks.infrastructure.db.repository import TaskIdentityMap, reminder_changes
+from taskflow_tasks.infrastructure.db.repository import (
+    ProjectIdentityMap,
+    TaskIdentityMap,
+    reminder_changes,
+)
 from taskflow_tasks.infrastructure.db.tracing import db_span
 from taskflow_tasks.infrastructure.db.uow import RecordsEvents, activity_rows, outbox_rows
 
@@ -229,28 +233,27 @@ class PgTaskRepository:
 class PgProjectRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
-        self._seen: dict[UUID, Project] = {}
-        self._deleted: list[Project] = []
+        self._map = ProjectIdentityMap()
 
     @property
     def seen(self) -> Sequence[Project]:
-        return [*self._seen.values(), *self._deleted]
+        return self._map.seen
 
     async def add(self, project: Project) -> None:
         row = project_to_row(project)
         await self._conn.execute(INSERT_PROJECT, *(row[f] for f in PROJECT_FIELDS))
         await self._write_members(project)
-        self._seen[project.id] = project
+        self._map.track(project)
 
     async def get(self, project_id: UUID) -> Project | None:
-        if project_id in self._seen:
-            return self._seen[project_id]
+        if (project := self._map.loaded(project_id)) is not None:
+            return project
         row = await self._conn.fetchrow(GET_PROJECT, project_id)
         if row is None:
             return None
         members = {m["user_id"]: m["role"] for m in await self._conn.fetch(MEMBERS, project_id)}
         project = project_from_row(row, members)
-        self._seen[project.id] = project
+        self._map.track(project)
         return project
 
     async def save(self, project: Project) -> None:
@@ -264,12 +267,11 @@ class PgProjectRepository:
     async def delete(self, project: Project) -> None:
         await self._conn.execute(DELETE_MEMBERS, project.id)
         await self._conn.execute(DELETE_PROJECT, project.id)
-        self._seen.pop(project.id, None)
-        self._deleted.append(project)
+        self._map.deleted(project)
 
     async def role_of(self, project_id: UUID, user_id: str) -> Role | None:
-        if project_id in self._seen:
-            return self._seen[project_id].role_of(user_id)
+        if (project := self._map.loaded(project_id)) is not None:
+            return project.role_of(user_id)
         role = await self._conn.fetchval(ROLE_OF, project_id, user_id)
         return Role(role) if role is not None else None
 

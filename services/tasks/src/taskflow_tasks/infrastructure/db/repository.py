@@ -1,7 +1,7 @@
 """SQL repositories for the write side, on one connection inside the unit of work's transaction.
 
 They keep an identity map, so a task loaded twice in one transaction (a batch naming it twice)
-is one object and no change is lost. The identity map and the reminder bookkeeping are shared
+is one object and no change is lost. The identity maps and the reminder bookkeeping are shared
 with the asyncpg unit of work (pg_uow.py), which Postgres commands use.
 """
 
@@ -108,6 +108,29 @@ class TaskIdentityMap:
         self._synced_reminders[task.id] = _reminder_inputs(task)
 
 
+class ProjectIdentityMap:
+    """What a project repository remembers within one transaction (both write paths share it):
+    a project loaded twice is one object, and a deleted one still hands over its events."""
+
+    def __init__(self) -> None:
+        self._seen: dict[UUID, Project] = {}
+        self._deleted: list[Project] = []
+
+    @property
+    def seen(self) -> Sequence[Project]:
+        return [*self._seen.values(), *self._deleted]
+
+    def loaded(self, project_id: UUID) -> Project | None:
+        return self._seen.get(project_id)
+
+    def track(self, project: Project) -> None:
+        self._seen[project.id] = project
+
+    def deleted(self, project: Project) -> None:
+        self._seen.pop(project.id, None)
+        self._deleted.append(project)
+
+
 class SqlTaskRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -181,21 +204,20 @@ class SqlProjectRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
         self._lock_rows = conn.dialect.name == "postgresql"
-        self._seen: dict[UUID, Project] = {}
-        self._deleted: list[Project] = []
+        self._map = ProjectIdentityMap()
 
     @property
     def seen(self) -> Sequence[Project]:
-        return [*self._seen.values(), *self._deleted]
+        return self._map.seen
 
     async def add(self, project: Project) -> None:
         await self._conn.execute(insert(t.projects).values(project_to_row(project)))
         await self._write_members(project)
-        self._seen[project.id] = project
+        self._map.track(project)
 
     async def get(self, project_id: UUID) -> Project | None:
-        if project_id in self._seen:
-            return self._seen[project_id]
+        if (project := self._map.loaded(project_id)) is not None:
+            return project
         query = select(t.projects).where(t.projects.c.id == project_id)
         if self._lock_rows:
             query = query.with_for_update()
@@ -208,7 +230,7 @@ class SqlProjectRepository:
             )
         )
         project = project_from_row(row, dict(member_rows.all()))
-        self._seen[project.id] = project
+        self._map.track(project)
         return project
 
     async def save(self, project: Project) -> None:
@@ -223,12 +245,11 @@ class SqlProjectRepository:
     async def delete(self, project: Project) -> None:
         await self._conn.execute(delete(t.members).where(t.members.c.project_id == project.id))
         await self._conn.execute(delete(t.projects).where(t.projects.c.id == project.id))
-        self._seen.pop(project.id, None)
-        self._deleted.append(project)
+        self._map.deleted(project)
 
     async def role_of(self, project_id: UUID, user_id: str) -> Role | None:
-        if project_id in self._seen:
-            return self._seen[project_id].role_of(user_id)
+        if (project := self._map.loaded(project_id)) is not None:
+            return project.role_of(user_id)
         role = await self._conn.scalar(
             select(t.members.c.role).where(
                 t.members.c.project_id == project_id, t.members.c.user_id == user_id
