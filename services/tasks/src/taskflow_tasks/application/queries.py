@@ -24,6 +24,11 @@ class InvalidCursor(DomainError):
     """The cursor was not issued by us for this sort order (a 400)."""
 
 
+# The fields each kind of cursor carries: sort, sort value, row id; the projects list: order, id.
+_TASK_CURSOR_KEYS = frozenset({"s", "v", "i"})
+_PROJECT_CURSOR_KEYS = frozenset({"s", "i"})
+
+
 @dataclass(frozen=True)
 class Sort:
     field: SortField = "created_at"
@@ -41,6 +46,31 @@ class Sort:
         return ("-" if self.descending else "") + self.field
 
 
+def _encode_cursor(fields: dict[str, Any]) -> str:
+    """JSON, then URL-safe base64 without padding: opaque to clients (ADRs 0101, 0108)."""
+    raw = json.dumps(fields)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(text: str, keys: frozenset[str]) -> tuple[dict[str, Any], UUID]:
+    """The fields of a cursor we issued, which has exactly `keys`, and its row id ("i").
+
+    Checked by shape rather than by catching everything: UUID() of a non-string raises
+    AttributeError, which would otherwise escape as a 500.
+    """
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, binascii.Error, UnicodeError) as exc:
+        raise InvalidCursor("the cursor is not one this API issued") from exc
+    if not isinstance(data, dict) or set(data) != keys or not isinstance(data["i"], str):
+        raise InvalidCursor("the cursor is not one this API issued")
+    try:
+        return data, UUID(data["i"])
+    except ValueError as exc:
+        raise InvalidCursor("the cursor is not one this API issued") from exc
+
+
 @dataclass(frozen=True)
 class Cursor:
     """The position after the last row of a page: its sort value (None sorts last) and id."""
@@ -50,25 +80,12 @@ class Cursor:
     last_id: UUID
 
     def encode(self) -> str:
-        raw = json.dumps({"s": self.sort, "v": self.value, "i": str(self.last_id)})
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        return _encode_cursor({"s": self.sort, "v": self.value, "i": str(self.last_id)})
 
     @classmethod
     def decode(cls, text: str, sort: Sort) -> Cursor:
-        try:
-            padded = text + "=" * (-len(text) % 4)
-            data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-            cursor = cls(sort=data["s"], value=data["v"], last_id=UUID(data["i"]))
-        # AttributeError: UUID() of a non-string id (e.g. a number) raises it, not a ValueError.
-        except (
-            ValueError,
-            KeyError,
-            TypeError,
-            AttributeError,
-            binascii.Error,
-            UnicodeError,
-        ) as exc:
-            raise InvalidCursor("the cursor is not one this API issued") from exc
+        data, last_id = _decode_cursor(text, _TASK_CURSOR_KEYS)
+        cursor = cls(sort=data["s"], value=data["v"], last_id=last_id)
         if cursor.sort != str(sort):
             raise InvalidCursor("the cursor belongs to another sort order")
         if cursor.value is not None:
@@ -157,26 +174,14 @@ class ProjectCursor:
     last_id: UUID
 
     def encode(self) -> str:
-        raw = json.dumps({"s": PROJECT_ORDER, "i": str(self.last_id)})
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        return _encode_cursor({"s": PROJECT_ORDER, "i": str(self.last_id)})
 
     @classmethod
     def decode(cls, text: str) -> ProjectCursor:
-        try:
-            padded = text + "=" * (-len(text) % 4)
-            data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        except (ValueError, binascii.Error, UnicodeError) as exc:
-            raise InvalidCursor("the cursor is not one this API issued") from exc
-        # Checked by shape rather than by catching: UUID() of a non-string raises
-        # AttributeError, which would otherwise escape as a 500.
-        if not isinstance(data, dict) or set(data) != {"s", "i"} or not isinstance(data["i"], str):
-            raise InvalidCursor("the cursor is not one this API issued")
+        data, last_id = _decode_cursor(text, _PROJECT_CURSOR_KEYS)
         if data["s"] != PROJECT_ORDER:
             raise InvalidCursor("the cursor belongs to another list")
-        try:
-            return cls(UUID(data["i"]))
-        except ValueError as exc:
-            raise InvalidCursor("the cursor is not one this API issued") from exc
+        return cls(last_id)
 
 
 @dataclass(frozen=True)
