@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from sqlalchemy import event, func, insert, select
-from sqlalchemy.engine import make_url
 
 from taskflow_tasks.application import commands as c
 from taskflow_tasks.application.deps import Deps
 from taskflow_tasks.application.handlers import CommandBus
 from taskflow_tasks.infrastructure.db import tables as t
+from taskflow_tasks.infrastructure.db.pg_pool import asyncpg_dsn
 from taskflow_tasks.infrastructure.db.pg_uow import PgUnitOfWork
 from taskflow_tasks.infrastructure.db.uow import OUTBOX_CHANNEL
 
@@ -134,8 +134,7 @@ async def test_due_date_reminder_and_status_changes_still_keep_reminders_in_step
 
 
 async def _listen(url: str) -> tuple[asyncpg.Connection, asyncio.Queue[str]]:
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(dsn)
+    conn = await asyncpg.connect(asyncpg_dsn(url))
     received: asyncio.Queue[str] = asyncio.Queue()
     await conn.add_listener(
         OUTBOX_CHANNEL, lambda _c, _pid, channel, _p: received.put_nowait(channel)

@@ -26,13 +26,12 @@ from uuid import UUID
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from sqlalchemy import select, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from taskflow_common.events.envelope import RawEnvelope
 from taskflow_common.messaging import EventBus, UnroutableEventError
 from taskflow_tasks.infrastructure.db import tables as t
-from taskflow_tasks.infrastructure.db.pg_pool import PgPool
+from taskflow_tasks.infrastructure.db.pg_pool import PgPool, asyncpg_dsn
 from taskflow_tasks.infrastructure.db.uow import OUTBOX_CHANNEL
 from taskflow_tasks.infrastructure.metrics import (
     OUTBOX_PUBLISH_FAILURES,
@@ -292,8 +291,7 @@ async def listen_for_commits(database_url: str, waker: OutboxWaker) -> None:
     """
     import asyncpg
 
-    url = make_url(database_url).set(drivername="postgresql")
-    dsn = url.render_as_string(hide_password=False)
+    dsn = asyncpg_dsn(database_url)
     while True:
         try:
             await _listen_once(asyncpg, dsn, waker)

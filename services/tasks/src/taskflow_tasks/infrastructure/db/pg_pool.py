@@ -16,6 +16,12 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 
+def asyncpg_dsn(database_url: str) -> str:
+    """The settings' SQLAlchemy URL (postgresql+asyncpg://…) as a DSN asyncpg takes."""
+    url = make_url(database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for jsontype in ("json", "jsonb"):
         await conn.set_type_codec(
@@ -37,8 +43,7 @@ class PgPool:
     """Created on first use (nothing connects at import or build time), closed on shutdown."""
 
     def __init__(self, database_url: str, size: int = 10) -> None:
-        url = make_url(database_url).set(drivername="postgresql")
-        self._dsn = url.render_as_string(hide_password=False)
+        self._dsn = asyncpg_dsn(database_url)
         self._size = size
         self._pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
