@@ -36,14 +36,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
-import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
 from scratch_db import create_database as create_empty_database
 from scratch_db import drop_database
+from signing import ISSUER, jwks_and_token
 
 ROOT = Path(__file__).resolve().parents[1]
-ISSUER = "http://127.0.0.1/bench-issuer"
-KID = "bench-key"
 
 
 @dataclass
@@ -227,25 +224,9 @@ def main() -> None:
     args = parser.parse_args()
     wrk = ensure_wrk()
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    jwk.update(kid=KID, use="sig", alg="RS256")
-    jwks_url, jwks_server = serve_jwks({"keys": [jwk]})
     user_id = f"bench-{secrets.token_hex(4)}"
-    now = int(time.time())
-    token = jwt.encode(
-        {
-            "iss": ISSUER,
-            "aud": "taskflow-api",
-            "sub": user_id,
-            "iat": now,
-            "exp": now + 3600,
-            "typ": "Bearer",
-        },
-        key,
-        algorithm="RS256",
-        headers={"kid": KID},
-    )
+    jwks, token = jwks_and_token(user_id)
+    jwks_url, jwks_server = serve_jwks(jwks)
     name, url, task_id = asyncio.run(create_database(user_id, args.tasks))
     tasks_port, control_port = free_port(), free_port()
     env = {

@@ -40,9 +40,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
 from scratch_db import create_database, drop_database
+from signing import AUDIENCE, ISSUER, jwks_and_token
 from sqlalchemy import Update, any_, bindparam, delete, func, insert, null, or_, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -62,21 +61,7 @@ from taskflow_tasks.infrastructure.db.pg_pool import PgPool
 from taskflow_tasks.infrastructure.db.tables import UtcDateTime
 from taskflow_tasks.infrastructure.outbox import Failure, OutboxRelay, OutboxWaker, PendingEvent
 
-ISSUER = "http://127.0.0.1/bench-issuer"
-AUDIENCE = "taskflow-api"
-KID = "bench-key"
 USER = "bench-writer"
-
-
-def signing() -> tuple[dict[str, Any], str]:
-    """A JWKS document and a token it verifies."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    public.update(kid=KID, use="sig", alg="RS256")
-    now = int(time.time())
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": USER, "iat": now, "exp": now + 3600}
-    token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": KID})
-    return {"keys": [public]}, token
 
 
 def asgi_patch(app: Any, path: str, token: str) -> Callable[[bytes], Awaitable[int]]:
@@ -325,7 +310,7 @@ def build_app(settings: Settings, jwks: dict[str, Any], on_sqlalchemy: bool) -> 
 async def write_bench(
     engine: AsyncEngine, pg: PgPool, url: str, requests: int, rounds: int
 ) -> dict[str, dict[str, list[float]]]:
-    jwks, token = signing()
+    jwks, token = jwks_and_token(USER)
     settings = Settings(
         env="test",
         database_url=url,
