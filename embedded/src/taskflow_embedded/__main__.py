@@ -8,7 +8,6 @@ from pathlib import Path
 
 import uvicorn
 
-from taskflow_auth_gateway.interfaces.http.log_redaction import install_token_redaction
 from taskflow_common.logs import configure_logging
 from taskflow_common.telemetry import init_telemetry
 from taskflow_embedded.composition import ProductionRefusedError, build_embedded_app
@@ -43,7 +42,6 @@ def main(argv: list[str] | None = None) -> int:
         f"TaskFlow (embedded) on {settings.public_url}  — API docs: {settings.public_url}/docs",
         file=sys.stderr,
     )
-    install_token_redaction()
     uvicorn.run(
         app,
         host=settings.host,

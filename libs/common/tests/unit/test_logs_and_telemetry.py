@@ -35,3 +35,41 @@ def test_telemetry_is_initialised_once_per_process(span_exporter):
     second = init_telemetry("another-name")
 
     assert first is second
+
+
+def test_credentials_are_redacted_from_query_strings_and_authorization_values():
+    from taskflow_common.logs import redact_secrets
+
+    assert redact_secrets("a=1&access_token=eyJ.x.y&b=2") == "a=1&access_token=REDACTED&b=2"
+    assert redact_secrets("GET /cb?state=s&code=abc HTTP/1.1") == (
+        "GET /cb?state=s&code=REDACTED HTTP/1.1"
+    )
+    assert redact_secrets("Authorization: Bearer eyJ.x.y") == "Authorization: Bearer REDACTED"
+    assert redact_secrets("worker exited with code=1") == "worker exited with code=1"
+
+
+def test_the_logging_handler_redacts_every_loggers_records_whatever_their_arguments():
+    import io
+
+    from taskflow_common.logs import configure_logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging("taskflow-tests", "INFO", json_logs=True)
+        buffer = io.StringIO()
+        for handler in root.handlers:
+            assert isinstance(handler, logging.StreamHandler)
+            handler.setStream(buffer)
+        # uvicorn's WebSocket handshake line, logged on a library logger that propagates.
+        logging.getLogger("uvicorn.error").info(
+            '%s - "WebSocket %s" [accepted]',
+            "127.0.0.1:1",
+            "/ws/notifications?access_token=eyJ.secret.sig",
+        )
+        line = json.loads(buffer.getvalue())
+    finally:
+        root.handlers[:], root.level = saved
+    assert line["message"] == (
+        '127.0.0.1:1 - "WebSocket /ws/notifications?access_token=REDACTED" [accepted]'
+    )

@@ -9,7 +9,6 @@ import uvicorn
 
 from taskflow_auth_gateway.bootstrap import create_app
 from taskflow_auth_gateway.config import GatewaySettings
-from taskflow_auth_gateway.interfaces.http.log_redaction import install_token_redaction
 from taskflow_common.logs import configure_logging
 from taskflow_common.telemetry import init_telemetry
 
@@ -26,12 +25,11 @@ def main(argv: list[str] | None = None) -> int:
         otlp_protocol=settings.otel_exporter_otlp_protocol,
         disabled=settings.otel_sdk_disabled,
     )
-    install_token_redaction()
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
-        # Our own access log (edge middleware) redacts tokens in query strings.
+        # Our own access log (edge middleware) instead: one line per request, with ids.
         access_log=False,
         log_config=None,
         loop="uvloop",

@@ -6,7 +6,6 @@ from taskflow_auth_gateway.domain.headers import (
     valid_request_id,
 )
 from taskflow_auth_gateway.domain.routes import RouteTable, has_dot_segments
-from taskflow_auth_gateway.interfaces.http.edge import redact_query
 
 
 def forward(headers):
@@ -126,26 +125,3 @@ def test_routes_match_by_prefix_and_dot_segments_are_spotted():
     assert table.match("/api/v1/unknown") is None
     assert has_dot_segments("/api/v1/tasks/../admin")
     assert not has_dot_segments("/api/v1/tasks/a..b")
-
-
-def test_tokens_in_query_strings_are_redacted_in_logs():
-    assert redact_query("a=1&access_token=eyJ.x.y&b=2") == "a=1&access_token=REDACTED&b=2"
-
-
-def test_uvicorn_websocket_log_lines_lose_their_tokens():
-    import logging
-
-    from taskflow_auth_gateway.interfaces.http.log_redaction import RedactTokensFilter
-
-    record = logging.LogRecord(
-        "uvicorn.error",
-        logging.INFO,
-        __file__,
-        1,
-        '%s - "WebSocket %s" [accepted]',
-        ("127.0.0.1:1", "/ws/notifications?access_token=eyJ.secret.sig"),
-        None,
-    )
-    RedactTokensFilter().filter(record)
-    assert "eyJ" not in record.getMessage()
-    assert "access_token=REDACTED" in record.getMessage()
