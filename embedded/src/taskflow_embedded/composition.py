@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from taskflow_admin.config import AdminSettings
 from taskflow_auth_gateway.bootstrap import create_app as create_gateway
 from taskflow_auth_gateway.config import GatewaySettings
 from taskflow_auth_gateway.infrastructure.identity.dev import DevIdentityProvider
@@ -45,6 +46,8 @@ def build_embedded_app(settings: EmbeddedSettings) -> Any:
         audience=gateway_settings.oidc_audience,
         environment=settings.env,
         admin_usernames=frozenset(settings.dev_admin_usernames),
+        # The role the admin service requires (TASKFLOW_ADMIN_ROLE), so dev admins carry it.
+        admin_role=AdminSettings().admin_role,
     )
     bus = InProcessEventBus()
     shared = SharedParts(

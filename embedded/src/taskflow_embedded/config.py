@@ -12,7 +12,8 @@ class EmbeddedSettings(BaseServiceSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     data_dir: Path = Path(".data")
-    # Usernames that get the realm role `admin` when they register (development only).
+    # Usernames that get the administrators' realm role (TASKFLOW_ADMIN_ROLE) when they register
+    # (development only).
     dev_admin_usernames: list[str] = []
 
     @property

@@ -1,7 +1,9 @@
-"""The admin API (DRF): every endpoint requires the realm role `admin` in a verified token."""
+"""The admin API (DRF): every endpoint requires the administrators' realm role (the
+TASKFLOW_ADMIN_ROLE setting, `admin` by default) in a verified token."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,7 +12,10 @@ from taskflow_common.djangoweb.auth import HasRealmRole, PrincipalUser
 
 
 class IsTaskflowAdmin(HasRealmRole):
-    role = "admin"
+    @property
+    def role(self) -> str:  # type: ignore[override]
+        admin_role: str = settings.TASKFLOW_ADMIN.admin_role
+        return admin_role
 
 
 class AdminApi(APIView):

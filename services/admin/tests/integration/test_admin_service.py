@@ -40,17 +40,17 @@ def admin_database() -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="module")
-def admin_url(admin_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def _serve_admin(database: str, log: Path, **settings: str) -> Iterator[str]:
+    """`python -m taskflow_admin serve` on a free port, with extra TASKFLOW_* settings."""
     require_component("keycloak")
     port = _free_port()
-    log = Path(tmp_path_factory.mktemp("admin")) / "admin.log"
     env = {
         **os.environ,
-        "TASKFLOW_DATABASE_URL": admin_database,
+        "TASKFLOW_DATABASE_URL": database,
         "TASKFLOW_PORT": str(port),
         "TASKFLOW_ENV": "test",
         "OTEL_SDK_DISABLED": "true",
+        **settings,
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     with log.open("wb") as out:
@@ -76,6 +76,23 @@ def admin_url(admin_database: str, tmp_path_factory: pytest.TempPathFactory) -> 
     yield url
     process.terminate()
     process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def admin_url(admin_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from _serve_admin(admin_database, tmp_path_factory.mktemp("admin") / "admin.log")
+
+
+@pytest.fixture(scope="module")
+def operators_admin_url(
+    admin_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """An admin service whose administrators carry the realm role `user` (TASKFLOW_ADMIN_ROLE)."""
+    yield from _serve_admin(
+        admin_database,
+        tmp_path_factory.mktemp("admin-operators") / "admin.log",
+        TASKFLOW_ADMIN_ROLE="user",
+    )
 
 
 def test_ops_endpoints_and_problem_errors(admin_url: str) -> None:
@@ -123,6 +140,16 @@ def test_the_admin_api_needs_the_admin_realm_role(admin_url: str) -> None:
     assert allowed.status_code == 200
     assert allowed.json()["caller"]["id"] == admin.id
     assert "admin" in allowed.json()["caller"]["roles"]
+
+
+def test_the_admin_role_is_the_one_taskflow_admin_role_names(operators_admin_url: str) -> None:
+    realm = KeycloakRealm()
+    plain = realm.create_user("operator")  # realm role `user` only
+    api = f"{operators_admin_url}/api/v1/admin/"
+
+    allowed = httpx.get(api, headers={"Authorization": f"Bearer {realm.access_token(plain)}"})
+    assert allowed.status_code == 200
+    assert allowed.json()["caller"]["id"] == plain.id
 
 
 def test_django_admin_is_served_with_its_login_page(admin_url: str) -> None:

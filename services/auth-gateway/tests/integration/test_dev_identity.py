@@ -60,3 +60,17 @@ async def test_configured_usernames_register_as_admins(tmp_path):
         claims = jwt.decode(token, options={"verify_signature": False})
         assert claims["realm_access"]["roles"] == roles
     await provider.close()
+
+
+async def test_development_admins_carry_the_configured_admin_role(tmp_path):
+    provider = DevIdentityProvider(
+        data_dir=tmp_path,
+        issuer="http://embedded.test",
+        admin_usernames=frozenset({"ops"}),
+        admin_role="taskflow-operators",
+    )
+    await provider.register("ops", "ops@example.test", "long-password-1")
+    token = (await provider.login("ops", "long-password-1")).access_token
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["realm_access"]["roles"] == ["user", "taskflow-operators"]
+    await provider.close()

@@ -14,10 +14,6 @@ class Principal:
     email: str | None = None
     roles: frozenset[str] = field(default_factory=frozenset)
 
-    @property
-    def is_admin(self) -> bool:
-        return "admin" in self.roles
-
     @classmethod
     def from_claims(cls, claims: Mapping[str, Any]) -> Principal:
         realm_access = claims.get("realm_access") or {}

@@ -63,10 +63,14 @@ class IsAuthenticatedPrincipal(BasePermission):
 
 
 class HasRealmRole(IsAuthenticatedPrincipal):
-    """Subclass with `role = "admin"`; an authenticated caller without the role gets a 403."""
+    """Subclass with the `role` a caller must carry (an attribute, or a property reading the
+    service's settings); an authenticated caller without it gets a 403 naming the role."""
 
-    role = "admin"
-    message = "This endpoint requires the realm role 'admin'."
+    role: str
+
+    @property
+    def message(self) -> str:
+        return f"This endpoint requires the realm role '{self.role}'."
 
     def has_permission(self, request: Request, view: Any) -> bool:
         super().has_permission(request, view)

@@ -60,6 +60,7 @@ class DevIdentityProvider:
         audience: str = "taskflow-api",
         environment: str = "development",
         admin_usernames: frozenset[str] = frozenset(),
+        admin_role: str = "admin",
     ) -> None:
         if environment == "production":
             raise ProductionRefusedError(
@@ -69,6 +70,7 @@ class DevIdentityProvider:
         self.issuer = issuer.rstrip("/")
         self.audience = audience
         self._admins = frozenset(u.lower() for u in admin_usernames)
+        self._admin_role = admin_role
         self._store = DevIdentityStore(data_dir / "identity.sqlite3")
         self._key: rsa.RSAPrivateKey = load_or_create_signing_key(
             data_dir / "identity-signing-key.pem"
@@ -114,7 +116,7 @@ class DevIdentityProvider:
         check_password_policy(password, username, email)
         if await asyncio.to_thread(self._store.exists, username, email):
             raise UserExistsError("A user with this username or email already exists.")
-        roles = ("user", "admin") if username in self._admins else ("user",)
+        roles = ("user", self._admin_role) if username in self._admins else ("user",)
         user = StoredUser(
             id=str(uuid.uuid4()),
             username=username,
