@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+
+from icalendar import Alarm, Calendar, Todo, vDuration, vRecur
 
 from taskflow_tasks.domain.model import Priority, Status, Task
 from taskflow_tasks.interfaces.http.schemas import dump, task_dict
@@ -30,6 +33,7 @@ CSV_COLUMNS = (
     "created_at",
     "updated_at",
 )
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ICS_STATUS = {
     Status.TODO: "NEEDS-ACTION",
     Status.IN_PROGRESS: "IN-PROCESS",
@@ -75,75 +79,53 @@ def _cell(value: object) -> str:
 
 
 def as_ics(tasks: Sequence[Task], now: datetime | None = None) -> bytes:
-    stamp = _ics_time(now or datetime.now(UTC))
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//TaskFlow//Tasks//EN",
-        "CALSCALE:GREGORIAN",
-    ]
+    """One VCALENDAR of VTODOs; escaping, folding and value formats are icalendar's (RFC 5545)."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//TaskFlow//Tasks//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    stamp = (now or datetime.now(UTC)).astimezone(UTC)
     for task in tasks:
-        lines += ["BEGIN:VTODO", f"UID:{task.id}@taskflow", f"DTSTAMP:{stamp}"]
-        lines.append(f"CREATED:{_ics_time(task.created_at)}")
-        lines.append(f"LAST-MODIFIED:{_ics_time(task.updated_at)}")
-        lines.append(f"SUMMARY:{_ics_text(task.title)}")
-        if task.description:
-            lines.append(f"DESCRIPTION:{_ics_text(task.description)}")
-        lines.append(f"STATUS:{_ICS_STATUS[task.status]}")
-        lines.append(f"PRIORITY:{_ICS_PRIORITY[task.priority]}")
-        if task.start_at and (task.due_at is None or task.start_at < task.due_at):
-            lines.append(f"DTSTART:{_ics_time(task.start_at)}")
-        if task.due_at:
-            lines.append(f"DUE:{_ics_time(task.due_at)}")
-        if task.completed_at:
-            lines.append(f"COMPLETED:{_ics_time(task.completed_at)}")
-        if task.labels:
-            lines.append("CATEGORIES:" + ",".join(_ics_text(label) for label in task.labels))
-        if task.recurrence and (task.due_at or task.start_at):
-            lines.append(f"RRULE:{task.recurrence}")
-        if task.due_at:
-            for offset in task.reminders:
-                lines += [
-                    "BEGIN:VALARM",
-                    "ACTION:DISPLAY",
-                    f"DESCRIPTION:{_ics_text(task.title)}",
-                    f"TRIGGER;RELATED=END:-{offset}",
-                    "END:VALARM",
-                ]
-        lines.append("END:VTODO")
-    lines.append("END:VCALENDAR")
-    return ("\r\n".join(_fold(line) for line in lines) + "\r\n").encode("utf-8")
+        calendar.add_component(_todo(task, stamp))
+    return calendar.to_ical()
 
 
-def _ics_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+def _todo(task: Task, stamp: datetime) -> Todo:
+    todo = Todo()
+    todo.add("uid", f"{task.id}@taskflow")
+    todo.add("dtstamp", stamp)
+    todo.add("created", _utc(task.created_at))
+    todo.add("last-modified", _utc(task.updated_at))
+    todo.add("summary", _text(task.title))
+    if task.description:
+        todo.add("description", _text(task.description))
+    todo.add("status", _ICS_STATUS[task.status])
+    todo.add("priority", _ICS_PRIORITY[task.priority])
+    if task.start_at and (task.due_at is None or task.start_at < task.due_at):
+        todo.add("dtstart", _utc(task.start_at))
+    if task.due_at:
+        todo.add("due", _utc(task.due_at))
+    if task.completed_at:
+        todo.add("completed", _utc(task.completed_at))
+    if task.labels:
+        todo.add("categories", [_text(label) for label in task.labels])
+    if task.recurrence and (task.due_at or task.start_at):
+        todo.add("rrule", vRecur.from_ical(task.recurrence))
+    if task.due_at:
+        for offset in task.reminders:
+            alarm = Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("description", _text(task.title))
+            alarm.add("trigger", -vDuration.from_ical(offset), parameters={"RELATED": "END"})
+            todo.add_component(alarm)
+    return todo
 
 
-def _ics_text(text: str) -> str:
-    return (
-        text.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-        .replace("\r", "\\n")
-    )
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
 
 
-def _fold(line: str) -> str:
-    """Lines longer than 75 octets continue on the next line after CRLF and a space."""
-    encoded = line.encode("utf-8")
-    if len(encoded) <= 75:
-        return line
-    parts: list[str] = []
-    current, size = "", 0
-    for char in line:
-        width = len(char.encode("utf-8"))
-        limit = 75 if not parts else 74
-        if size + width > limit:
-            parts.append(current)
-            current, size = "", 0
-        current += char
-        size += width
-    parts.append(current)
-    return "\r\n ".join(parts)
+def _text(text: str) -> str:
+    """RFC 5545 TEXT allows no control characters but tab and line breaks: drop the rest
+    (stored titles may hold them; calendar apps refuse or mangle the whole file)."""
+    return _CONTROL.sub("", text)

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import AfterValidator, AwareDatetime
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from taskflow_common.problems import FieldError, ProblemError, not_found, validation_problem
@@ -168,8 +169,11 @@ async def export(
 ) -> Response:
     tasks = await caller.api.tasks.export(caller.user.sub, caller.api.export_max_tasks)
     render = {"json": as_json, "csv": as_csv, "ics": as_ics}[format]
+    # Up to export_max_tasks tasks take seconds to render (iCalendar most: ADR 109): in a
+    # worker thread, so the event loop keeps serving everyone else meanwhile.
+    body = await run_in_threadpool(render, tasks)
     return Response(
-        render(tasks),
+        body,
         media_type=_MEDIA[format],
         headers={"Content-Disposition": f'attachment; filename="tasks.{format}"'},
     )
