@@ -5,13 +5,15 @@ UV_VERSION := 0.13.9
 # uv from PATH, else the one pip installs next to python3 (scripts/bootstrap does that).
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: help bootstrap run test lint unit up down status schemas test-llm bench clean
+.PHONY: help bootstrap run test test-security audit lint unit up down status schemas test-llm bench clean
 
 help:
 	@echo "make run      serve the whole suite in one process on http://127.0.0.1:8080 (embedded mode)"
 	@echo "make test     install and start the local stack, then lint and run every test"
 	@echo "make up       run every service as its own process on the real stack (distributed mode)"
 	@echo "make down     stop the services and the stack"
+	@echo "make test-security  the security suite alone (restarts the distributed suite; tests/security)"
+	@echo "make audit    pip-audit over uv.lock (needs a reachable vulnerability service; not in make test)"
 	@echo "make lint     ruff, ruff format --check, mypy, import-linter"
 	@echo "make unit     unit tests only (no stack needed)"
 	@echo "make schemas  regenerate the event contracts' JSON Schemas"
@@ -26,6 +28,15 @@ run: bootstrap
 test: bootstrap
 	scripts/stack up
 	scripts/test
+
+test-security: bootstrap
+	scripts/stack up
+	scripts/test --security
+
+# Not part of `make test`: pip-audit needs a vulnerability service (PyPI's JSON API or OSV) and
+# this machine reaches neither; the script fails loudly instead of reporting "no known issues".
+audit: bootstrap
+	scripts/audit
 
 lint: bootstrap
 	scripts/test --lint-only
