@@ -95,7 +95,11 @@ def build_upstreams(settings: GatewaySettings) -> dict[str, Upstream]:
 
 def build_limiter(settings: GatewaySettings) -> RateLimiter | None:
     if settings.rate_limiter == "redis":
-        return RedisRateLimiter(settings.redis_url)
+        return RedisRateLimiter(
+            settings.redis_url,
+            timeout=settings.rate_limiter_timeout_seconds,
+            backoff=settings.rate_limiter_backoff_seconds,
+        )
     if settings.rate_limiter == "memory":
         return InMemoryRateLimiter()
     return None

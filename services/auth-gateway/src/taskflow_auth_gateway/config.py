@@ -61,6 +61,10 @@ class GatewaySettings(BaseServiceSettings):
     rate_limiter: Literal["redis", "memory", "off"] = "redis"
     redis_url: str = "redis://127.0.0.1:56379/0"
     rate_limits: dict[str, RateLimitRule] = Field(default_factory=_default_rate_limits)
+    # How long one Redis connect or reply may take before the request is let through.
+    rate_limiter_timeout_seconds: float = Field(default=0.5, gt=0)
+    # After Redis failed, requests are let through without trying Redis for this long.
+    rate_limiter_backoff_seconds: float = Field(default=5.0, gt=0)
 
     # Hygiene.
     max_body_bytes: int = Field(default=1024 * 1024, ge=0)

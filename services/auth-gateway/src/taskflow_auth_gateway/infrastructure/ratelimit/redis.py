@@ -33,19 +33,36 @@ return {1, math.floor((tolerance - ahead) / interval), ahead, 0}
 
 
 class RedisRateLimiter:
-    def __init__(self, url: str, prefix: str = "taskflow:gateway:rl:") -> None:
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "taskflow:gateway:rl:",
+        *,
+        timeout: float = 2.0,
+        backoff: float = 5.0,
+    ) -> None:
         self._url = url
         self._prefix = prefix
+        self._timeout = timeout
+        self._backoff = backoff
         self._sha = hashlib.sha1(GCRA_LUA.encode()).hexdigest()  # noqa: S324 - Redis's script id
         self._redis: PipelinedRedis | None = None
+        self._attempts_before = 0  # connect attempts of clients already closed
 
     async def start(self) -> None:
-        self._redis = PipelinedRedis(self._url)
+        self._redis = PipelinedRedis(self._url, timeout=self._timeout, backoff=self._backoff)
 
     async def close(self) -> None:
         if self._redis is not None:
+            self._attempts_before += self._redis.connect_attempts
             self._redis.close()
             self._redis = None
+
+    @property
+    def connect_attempts(self) -> int:
+        """How often a connection to Redis was tried (at most one per back-off while down)."""
+        current = self._redis.connect_attempts if self._redis is not None else 0
+        return self._attempts_before + current
 
     async def check(self) -> None:
         assert self._redis is not None, "rate limiter not started"

@@ -111,38 +111,77 @@ class _Protocol(asyncio.Protocol):
 
 
 class PipelinedRedis:
-    def __init__(self, url: str, *, timeout: float = 2.0) -> None:
+    """One shared connection; a failed connect is remembered for `backoff` seconds.
+
+    While Redis is remembered as down, commands fail at once instead of each caller waiting
+    its own connect timeout behind the others (with Redis black-holed that wait grew by one
+    timeout per queued caller): the rate limiter above fails open immediately.
+    """
+
+    def __init__(self, url: str, *, timeout: float = 2.0, backoff: float = 5.0) -> None:
         parsed = urlparse(url)
         self._host = parsed.hostname or "127.0.0.1"
         self._port = parsed.port or 6379
         self._db = int((parsed.path or "/0").lstrip("/") or 0)
         self._password = parsed.password
         self._timeout = timeout
+        self._backoff = backoff
         self._protocol: _Protocol | None = None
         self._connecting: asyncio.Lock | None = None
+        self._down_until = 0.0
+        self._down_reason = ""
+        self.connect_attempts = 0
+
+    def _raise_if_backing_off(self) -> None:
+        if asyncio.get_running_loop().time() < self._down_until:
+            raise RedisUnavailableError(f"Redis unavailable (retrying later): {self._down_reason}")
+
+    def _remember_failure(self, reason: str) -> None:
+        self._down_until = asyncio.get_running_loop().time() + self._backoff
+        self._down_reason = reason
 
     async def _connection(self) -> _Protocol:
         current = self._protocol
         if current is not None and not current.closed:
             return current
+        self._raise_if_backing_off()
         if self._connecting is None:
             self._connecting = asyncio.Lock()
         async with self._connecting:
             if self._protocol is not None and not self._protocol.closed:
                 return self._protocol
-            loop = asyncio.get_running_loop()
+            # Callers queued behind a connect that just failed must not try again each.
+            self._raise_if_backing_off()
+            self.connect_attempts += 1
             try:
-                _, protocol = await asyncio.wait_for(
-                    loop.create_connection(_Protocol, self._host, self._port), self._timeout
-                )
-            except (OSError, TimeoutError) as exc:
-                raise RedisUnavailableError(f"cannot connect to Redis: {exc!r}") from exc
+                protocol = await self._open()
+            except RedisUnavailableError as exc:
+                self._remember_failure(str(exc))
+                raise
             self._protocol = protocol
+            return protocol
+
+    async def _open(self) -> _Protocol:
+        """A connection that is authenticated and on the right database, or none at all."""
+        loop = asyncio.get_running_loop()
+        try:
+            _, protocol = await asyncio.wait_for(
+                loop.create_connection(_Protocol, self._host, self._port), self._timeout
+            )
+        except (OSError, TimeoutError) as exc:
+            raise RedisUnavailableError(f"cannot connect to Redis: {exc!r}") from exc
+        try:
             if self._password:
                 await self._send(protocol, encode("AUTH", self._password))
             if self._db:
                 await self._send(protocol, encode("SELECT", self._db))
-            return protocol
+        except (RedisReplyError, RedisUnavailableError) as exc:
+            # Never keep a connection whose AUTH/SELECT failed: every later command on it
+            # would run unauthenticated or against the wrong database.
+            if protocol.transport is not None:
+                protocol.transport.close()
+            raise RedisUnavailableError(f"Redis refused the connection setup: {exc}") from exc
+        return protocol
 
     async def command(self, *parts: bytes | str | int) -> Reply:
         protocol = await self._connection()
@@ -157,6 +196,10 @@ class PipelinedRedis:
         timer = asyncio.get_running_loop().call_later(self._timeout, _expire, waiter, protocol)
         try:
             reply = await waiter
+        except RedisUnavailableError as exc:
+            # A connection that went silent or dropped: do not reconnect for every caller.
+            self._remember_failure(str(exc))
+            raise
         finally:
             timer.cancel()
         if isinstance(reply, RedisReplyError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 
 from taskflow_auth_gateway.application.ports import RateLimiter, Scope, Send
@@ -24,6 +25,8 @@ AUTH_GROUPS = {
 
 
 _MAX_TRACKED_KEYS = 100_000
+# While the limiter is down every request fails open: one log line per interval, not per request.
+_FAIL_OPEN_LOG_INTERVAL_SECONDS = 60.0
 
 
 class RateLimits:
@@ -34,6 +37,8 @@ class RateLimits:
         # alongside their check right now (see reserve_alongside).
         self._remaining: dict[str, int] = {}
         self._alongside: dict[str, int] = {}
+        self._fail_open_logged_at: float | None = None
+        self._fail_open_since_log = 0
 
     def reserve_alongside(self, group: str, key: str) -> bool:
         """May a safe request (GET/HEAD) go upstream while its limit check is still running?
@@ -69,12 +74,26 @@ class RateLimits:
         except Exception:
             # Fail open: a Redis outage must not take the whole API down with it.
             RATE_LIMITER_ERRORS.inc()
-            log.warning("rate limiter unavailable; request let through", exc_info=True)
+            self._log_fail_open()
             return None
         if len(self._remaining) >= _MAX_TRACKED_KEYS:
             self._remaining.clear()
         self._remaining[bucket] = decision.remaining if decision.allowed else 0
         return decision
+
+    def _log_fail_open(self) -> None:
+        self._fail_open_since_log += 1
+        now = time.monotonic()
+        last = self._fail_open_logged_at
+        if last is not None and now - last < _FAIL_OPEN_LOG_INTERVAL_SECONDS:
+            return
+        log.warning(
+            "rate limiter unavailable; requests let through (%d since the last line)",
+            self._fail_open_since_log,
+            exc_info=True,
+        )
+        self._fail_open_logged_at = now
+        self._fail_open_since_log = 0
 
     async def hit_alongside(self, group: str, key: str) -> Decision | None:
         """`hit` for a request reserved with `reserve_alongside`."""
