@@ -36,3 +36,15 @@ def uuid7() -> uuid.UUID:
     value |= 0b10 << 62
     value |= rand_b
     return uuid.UUID(int=value)
+
+
+def is_canonical_uuid(text: str) -> bool:
+    """True for a UUID in its canonical lowercase 8-4-4-4-12 form (how Keycloak spells user ids).
+
+    `uuid.UUID` alone also accepts braces, `urn:uuid:` and missing hyphens; ids that travel
+    into URLs and keys should have exactly one spelling.
+    """
+    try:
+        return str(uuid.UUID(text)) == text
+    except (ValueError, TypeError):
+        return False

@@ -39,3 +39,23 @@ def test_a_dead_cache_falls_back_to_keycloak(notify_django: Any) -> None:
     contact = _directory(dead).contact_for(user.id)
     assert contact is not None
     assert contact.email == user.email
+
+
+def test_a_hostile_id_never_reaches_another_admin_path(notify_django: Any) -> None:
+    # Unescaped, `../users/<id>` walked out of /users/ and fetched someone else under the
+    # service account's token; ids that are not Keycloak user ids name nobody.
+    victim = KeycloakRealm().create_user("victim")
+    dead = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
+    directory = _directory(dead)
+    hostile = [
+        f"../users/{victim.id}",
+        f"{victim.id}/../{victim.id}",
+        f"%2e%2e/users/{victim.id}",
+        f"{victim.id}?briefRepresentation=true",
+        f"{victim.id.upper()}",
+        "../clients",
+        "../roles",
+    ]
+    for user_id in hostile:
+        assert directory.contact_for(user_id) is None, user_id
+    assert directory.contact_for(victim.id) is not None

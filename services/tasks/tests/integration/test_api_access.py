@@ -138,3 +138,29 @@ async def test_last_owner_cannot_leave(make_user):
     pid = (await owner.post("/api/v1/projects", json={"name": "P"})).json()["id"]
     response = await owner.delete(f"/api/v1/projects/{pid}/members/{owner.sub}")
     assert response.status_code == 409
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "../clients",
+        "..%2Fclients",
+        "00000000-0000-0000-0000-000000000000/../../clients",
+        "{00000000-0000-0000-0000-000000000000}",
+        "00000000000000000000000000000000",
+        "00000000-0000-0000-0000-00000000000A",
+        "",
+    ],
+)
+async def test_a_member_id_that_is_not_a_user_id_is_a_422(make_user, hostile):
+    # Member ids travel on to the identity provider's admin URLs (notify looks members up):
+    # only Keycloak's canonical user-id spelling is accepted.
+    owner = make_user()
+    pid = (await owner.post("/api/v1/projects", json={"name": "Guarded"})).json()["id"]
+    response = await owner.post(
+        f"/api/v1/projects/{pid}/members", json={"user_id": hostile, "role": "viewer"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    project = (await owner.get(f"/api/v1/projects/{pid}")).json()
+    assert [m["user_id"] for m in project["members"]] == [owner.sub]

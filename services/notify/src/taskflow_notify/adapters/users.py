@@ -8,11 +8,13 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from redis import Redis
 from redis.exceptions import RedisError
 
+from taskflow_common.ids import is_canonical_uuid
 from taskflow_notify.ports import UserContact
 
 log = logging.getLogger(__name__)
@@ -43,12 +45,16 @@ class KeycloakUserDirectory:
         self._lock = threading.Lock()
 
     def contact_for(self, user_id: str) -> UserContact | None:
+        # Ids come from events (project members, assignees): one that is not a Keycloak user
+        # id names nobody, and must never become another admin path under our token.
+        if not is_canonical_uuid(user_id):
+            return None
         key = f"taskflow:notify:user:{user_id}"
         cached = self._cache_get(key)
         if cached is not None:
             return _contact(user_id, json.loads(cached))
         response = httpx.get(
-            f"{self._admin_url}/users/{user_id}",
+            f"{self._admin_url}/users/{quote(user_id, safe='')}",
             headers={"Authorization": f"Bearer {self._service_token()}"},
             timeout=self._timeout,
         )

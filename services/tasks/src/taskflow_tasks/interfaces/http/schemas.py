@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic_core import to_json
 
+from taskflow_common.ids import is_canonical_uuid
 from taskflow_tasks.application.queries import ProjectView
 from taskflow_tasks.domain.model import Task
 
@@ -29,6 +30,17 @@ def storable_text(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(storable_text)]
+
+
+def user_id_text(value: str) -> str:
+    """User ids are Keycloak's canonical UUIDs; anything else would name no one (and would
+    travel into the identity provider's admin URLs downstream)."""
+    if not is_canonical_uuid(value):
+        raise ValueError("must be a user id (a lowercase canonical UUID)")
+    return value
+
+
+UserId = Annotated[str, Field(max_length=36), AfterValidator(user_id_text)]
 ShortText = Annotated[str, Field(max_length=1_000), AfterValidator(storable_text)]
 LongText = Annotated[str, Field(max_length=20_000), AfterValidator(storable_text)]
 
@@ -155,7 +167,7 @@ class ProjectUpdate(_Input):
 
 
 class MemberIn(_Input):
-    user_id: Annotated[Text, Field(min_length=1, max_length=255)]
+    user_id: UserId
     role: RoleName
 
 
