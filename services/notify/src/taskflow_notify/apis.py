@@ -11,10 +11,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from taskflow_common.djangoweb.auth import PrincipalUser
-from taskflow_common.problems import not_found
-from taskflow_notify import selectors, services
+from taskflow_common.problems import Problem, ProblemError, not_found
+from taskflow_notify import feed, selectors, services
 from taskflow_notify.container import container
-from taskflow_notify.cursors import decode_cursor, encode_cursor
+from taskflow_notify.cursors import (
+    decode_cursor,
+    decode_sync_token,
+    encode_cursor,
+    encode_sync_token,
+)
 from taskflow_notify.frames import notification_public
 from taskflow_notify.kinds import Kind
 
@@ -53,6 +58,50 @@ class NotificationListApi(APIView):
         next_cursor = encode_cursor(page[-1].seq) if len(rows) > query["limit"] else None
         return Response(
             {"data": [notification_public(n) for n in page], "next_cursor": next_cursor}
+        )
+
+
+class ChangesApi(APIView):
+    """The caller's change feed after a sync token (Todoist-style sync): oldest first, paged.
+
+    Without `since` it answers the current token and no changes (a client starts there after
+    fetching its tasks). A token past retention is a 410 `resync` problem: refetch, then
+    resume from the token this endpoint answers without `since`.
+    """
+
+    class FilterSerializer(serializers.Serializer[Any]):
+        since = serializers.CharField(required=False, max_length=200)
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=200)
+
+    def get(self, request: Request) -> Response:
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        query = params.validated_data
+        user_id = _user_id(request)
+        if not query.get("since"):
+            head = feed.feed_head(user_id=user_id)
+            return Response({"data": [], "sync_token": encode_sync_token(head), "has_more": False})
+        position = decode_sync_token(query["since"])
+        try:
+            rows = feed.feed_after(user_id=user_id, position=position, limit=query["limit"] + 1)
+        except feed.FeedGoneError:
+            raise ProblemError(
+                Problem(
+                    type="resync",
+                    title="Resync required",
+                    status=410,
+                    detail="The sync token is older than the change feed keeps: refetch, "
+                    "then resume from a new token (GET without since).",
+                )
+            ) from None
+        page = rows[: query["limit"]]
+        last = page[-1].position if page else position
+        return Response(
+            {
+                "data": [feed.positioned(r.frame, r.position) for r in page],
+                "sync_token": encode_sync_token(last),
+                "has_more": len(rows) > query["limit"],
+            }
         )
 
 

@@ -52,6 +52,9 @@ class NotifySettings(BaseServiceSettings):
     webhooks_per_user: int = Field(default=20, ge=1)
 
     ws_heartbeat_seconds: float = Field(default=25.0, gt=0)
+    # Change feeds (sync tokens): how long, and how many entries per user, a token is served.
+    feed_retention_days: float = Field(default=7.0, gt=0, le=365)
+    feed_max_entries_per_user: int = Field(default=10_000, ge=100)
     # Where the consume/worker roles expose /metrics (serve has its own /metrics route).
     metrics_port: int | None = None
 

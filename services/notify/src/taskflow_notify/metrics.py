@@ -42,3 +42,29 @@ NOTIFICATIONS_CREATED = Counter(
     "Notifications stored, by kind.",
     ["kind"],
 )
+FEED_APPENDED = Counter(
+    "taskflow_notify_feed_appended_total",
+    "Frames stored in users' change feeds.",
+)
+FEED_OLDEST_AGE = Gauge(
+    "taskflow_notify_feed_oldest_entry_age_seconds",
+    "Age of the oldest retained change-feed entry (how far back a sync token is served).",
+    multiprocess_mode="max",
+)
+FEED_PRUNED = Counter(
+    "taskflow_notify_feed_pruned_total",
+    "Change-feed entries dropped by retention (age or per-user size).",
+)
+FEED_GAPS_FILLED = Counter(
+    "taskflow_notify_feed_gap_frames_total",
+    "Frames a WebSocket connection sent from the feed because its live stream had a gap.",
+)
+FEED_LAG = Histogram(
+    "taskflow_notify_feed_lag_seconds",
+    "From an event's occurred_at to its frames being stored in the change feed.",
+    buckets=DELIVERY_LATENCY_BUCKETS,
+)
+LIVE_PUBLISH_FAILED = Counter(
+    "taskflow_notify_live_publish_failed_total",
+    "Channel-layer publishes that failed (the event is retried, clients fill from the feed).",
+)

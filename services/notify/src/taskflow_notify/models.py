@@ -116,3 +116,38 @@ class Delivery(models.Model):
                 fields=["notification", "channel", "target"], name="notify_delivery_uniq"
             )
         ]
+
+
+class FeedHead(models.Model):
+    """The newest position of a user's change feed, and how far retention has pruned it.
+
+    Positions are per user and contiguous (1, 2, 3, …): a client, or the WebSocket consumer,
+    that sees position n+2 after n knows it missed n+1. `pruned_through` makes "too old to
+    serve" exact: a sync token below it gets a resync answer.
+    """
+
+    user_id = models.CharField(primary_key=True, max_length=64)
+    position = models.BigIntegerField(default=0)
+    pruned_through = models.BigIntegerField(default=0)
+
+
+class FeedEntry(models.Model):
+    """One frame of a user's change feed: what a live client was sent at `position`."""
+
+    user_id = models.CharField(max_length=64)
+    position = models.BigIntegerField()
+    event_id = models.UUIDField()
+    frame_type = models.CharField(max_length=32)  # task.changed | access.changed | notification
+    frame = models.JSONField()
+    occurred_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user_id", "position"], name="notify_feed_pos_uniq"),
+            # The consumer's idempotency: a redelivered event appends nothing twice.
+            models.UniqueConstraint(
+                fields=["event_id", "user_id", "frame_type"], name="notify_feed_event_uniq"
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="notify_feed_created_idx")]

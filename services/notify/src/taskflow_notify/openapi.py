@@ -19,6 +19,7 @@ def _responses(ok: dict[str, Any], *errors: int) -> dict[str, Any]:
                 400: "Bad request",
                 401: "No valid bearer token",
                 404: "Not found (or not yours)",
+                410: "The sync token is past retention: refetch, then resume (type resync)",
                 413: "Body too large",
                 422: "Invalid fields",
             }[status],
@@ -111,6 +112,25 @@ def document() -> dict[str, Any]:
                     ),
                 }
             },
+            "/api/v1/notifications/changes": {
+                "get": {
+                    "tags": tag,
+                    "operationId": "notifications_changes",
+                    "summary": "Your change feed after a sync token, oldest first",
+                    "description": "Every task.changed, access.changed and notification frame "
+                    "since `since`, in feed order. Without `since`: the current token and no "
+                    "changes. Follow `sync_token` while `has_more`.",
+                    "parameters": [
+                        {"name": "since", "in": "query", "schema": {"type": "string"}},
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                        },
+                    ],
+                    "responses": _responses(_json(_ref("Changes")), 400, 410, 422),
+                }
+            },
             "/api/v1/notifications/preferences": {
                 "get": {
                     "tags": tag,
@@ -175,6 +195,25 @@ def document() -> dict[str, Any]:
         },
         "components": {
             "schemas": {
+                "Changes": {
+                    "type": "object",
+                    "required": ["data", "sync_token", "has_more"],
+                    "properties": {
+                        "data": {"type": "array", "items": _ref("FeedFrame")},
+                        "sync_token": {"type": "string"},
+                        "has_more": {"type": "boolean"},
+                    },
+                },
+                "FeedFrame": {
+                    "type": "object",
+                    "required": ["type", "pos", "sync_token"],
+                    "properties": {
+                        "type": {"enum": ["task.changed", "access.changed", "notification"]},
+                        "pos": {"type": "integer", "minimum": 1},
+                        "sync_token": {"type": "string"},
+                    },
+                    "additionalProperties": True,
+                },
                 "Problem": {
                     "type": "object",
                     "required": ["type", "title", "status"],

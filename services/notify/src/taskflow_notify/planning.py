@@ -41,6 +41,7 @@ class TaskChange:
     change: str  # created | updated | deleted
     task: dict[str, Any]
     audience: frozenset[str]
+    changed_fields: tuple[str, ...] | None = None  # for updates: which fields changed
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,9 @@ def plan_event(data: EventData, *, actor: str, project_audience: Set[str]) -> Ev
             change=change,
             task=task.model_dump(mode="json"),
             audience=task_audience(task, project_audience),
+            changed_fields=(
+                tuple(data.changed_fields) if isinstance(data, TaskUpdatedV1) else None
+            ),
         )
     return EventPlan(
         notifications=_notifications(data, actor, project_audience), task_change=task_change

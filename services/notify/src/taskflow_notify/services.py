@@ -16,14 +16,16 @@ from taskflow_common.events.contracts.tasks import (
     ProjectMemberAddedV1,
     ProjectMemberRemovedV1,
     ProjectUpdatedV1,
+    TaskUpdatedV1,
 )
 from taskflow_common.events.envelope import EventData, RawEnvelope
 from taskflow_common.events.registry import UnknownEventTypeError, parse_data
 from taskflow_common.problems import FieldError, ProblemError, not_found, validation_problem
 from taskflow_notify import selectors
+from taskflow_notify.feed import FeedFrame, FeedPush, feed_append
 from taskflow_notify.frames import notification_frame
 from taskflow_notify.kinds import Channel, Kind
-from taskflow_notify.metrics import NOTIFICATIONS_CREATED
+from taskflow_notify.metrics import FEED_APPENDED, FEED_LAG, NOTIFICATIONS_CREATED
 from taskflow_notify.models import (
     Delivery,
     Notification,
@@ -32,7 +34,7 @@ from taskflow_notify.models import (
     ProjectReadModel,
     Webhook,
 )
-from taskflow_notify.planning import TaskChange, plan_event, project_id_of
+from taskflow_notify.planning import TaskChange, plan_event, project_id_of, task_audience
 from taskflow_notify.ports import WebhookRefusedError, WebhookSender
 
 # Called after commit with (channel, delivery id): enqueues the Celery task for one delivery.
@@ -40,60 +42,28 @@ DeliveryEnqueuer = Callable[[str, str], None]
 
 
 @dataclass(frozen=True)
-class Push:
-    user_id: str
-    frame: dict[str, object]
-    seq: int
-
-
-@dataclass(frozen=True)
 class IngestOutcome:
-    """What to push once the transaction has committed."""
+    """What to push once the transaction has committed: stored feed frames, in feed order."""
 
     occurred_at: datetime | None = None
-    pushes: list[Push] = field(default_factory=list)
-    task_change: TaskChange | None = None
-
-
-_PROJECT_EVENTS = (
-    ProjectCreatedV1,
-    ProjectUpdatedV1,
-    ProjectDeletedV1,
-    ProjectMemberAddedV1,
-    ProjectMemberRemovedV1,
-)
-
-
-def event_outcome_without_storage(envelope: RawEnvelope) -> IngestOutcome | None:
-    """The outcome of an event that needs no database at all, else None.
-
-    Most events are changes to tasks outside shared projects: their audience (owner and
-    assignee) is in the event itself and nothing is stored, so the consumer can push the live
-    frame without a transaction. Anything else goes through `event_ingest`.
-    """
-    try:
-        data = parse_data(envelope)
-    except UnknownEventTypeError:
-        return IngestOutcome()
-    if isinstance(data, _PROJECT_EVENTS) or project_id_of(data) is not None:
-        return None
-    plan = plan_event(data, actor=envelope.subject, project_audience=set())
-    if plan.notifications:
-        return None
-    return IngestOutcome(envelope.occurred_at, [], plan.task_change)
+    pushes: list[FeedPush] = field(default_factory=list)
 
 
 def event_ingest(*, envelope: RawEnvelope, enqueue: DeliveryEnqueuer) -> IngestOutcome:
-    """Store an event's notifications idempotently; deliveries are enqueued after commit."""
+    """Store an event's notifications and feed frames idempotently, in one transaction.
+
+    Deliveries are enqueued after commit. Every event that changes what someone can see is
+    stored in their change feed (ADR 0303), so nothing a live client misses is lost.
+    """
     try:
         data = parse_data(envelope)
     except UnknownEventTypeError:
         return IngestOutcome()  # a type this version does not know: nothing to tell anyone
     with transaction.atomic():
-        _membership_apply(data)
+        access = _membership_apply(data)
         audience = selectors.project_audience(project_id=project_id_of(data))
         plan = plan_event(data, actor=envelope.subject, project_audience=audience)
-        pushes: list[Push] = []
+        frames: list[FeedFrame] = []
         pending: list[Delivery] = []
         for planned in plan.notifications:
             notification, created = Notification.objects.get_or_create(
@@ -113,18 +83,63 @@ def event_ingest(*, envelope: RawEnvelope, enqueue: DeliveryEnqueuer) -> IngestO
                 matrix = selectors.preference_matrix(user_id=planned.user_id)
                 _deliveries_create(notification, planned.kind, matrix)
                 if selectors.channel_enabled(matrix, planned.kind, Channel.IN_APP):
-                    pushes.append(
-                        Push(planned.user_id, notification_frame(notification), notification.seq)
+                    frames.append(
+                        FeedFrame(planned.user_id, "notification", notification_frame(notification))
                     )
             # A redelivered event re-enqueues what is still pending (the first run may have
             # died between commit and enqueue); the delivery rows keep sends single.
             pending += Delivery.objects.filter(
                 notification=notification, status=Delivery.Status.PENDING
             )
+        frames += _task_frames(plan.task_change, envelope.occurred_at)
+        frames += _lost_sight_frames(data, audience, envelope.occurred_at)
+        frames += [
+            FeedFrame(user, "access.changed", {"type": "access.changed", **change})
+            for user, change in access
+        ]
+        pushes = feed_append(
+            event_id=envelope.event_id, occurred_at=envelope.occurred_at, frames=frames
+        )
+        if frames:
+            FEED_APPENDED.inc(len(frames))
+            FEED_LAG.observe(max((timezone.now() - envelope.occurred_at).total_seconds(), 0.0))
         jobs = [(d.channel, str(d.id)) for d in pending]
         if jobs:
             transaction.on_commit(lambda: _enqueue_all(enqueue, jobs))
-    return IngestOutcome(envelope.occurred_at, pushes, plan.task_change)
+    return IngestOutcome(envelope.occurred_at, pushes)
+
+
+def _task_frames(change: TaskChange | None, occurred_at: datetime) -> list[FeedFrame]:
+    if change is None:
+        return []
+    frame: dict[str, object] = {
+        "type": "task.changed",
+        "change": change.change,
+        "task": change.task,
+        "occurred_at": occurred_at.isoformat(),
+    }
+    if change.changed_fields is not None:
+        frame["changed_fields"] = list(change.changed_fields)
+    return [FeedFrame(user, "task.changed", frame) for user in sorted(change.audience)]
+
+
+def _lost_sight_frames(
+    data: EventData, audience: set[str], occurred_at: datetime
+) -> list[FeedFrame]:
+    """A task's former assignee who can no longer see it is told it left their view."""
+    if not isinstance(data, TaskUpdatedV1) or "assignee_id" not in data.changes:
+        return []
+    before = data.changes["assignee_id"][0] if data.changes["assignee_id"] else None
+    task = data.task
+    if not isinstance(before, str) or before in task_audience(task, audience):
+        return []
+    frame = {
+        "type": "task.changed",
+        "change": "removed",
+        "task": {"id": task.id, "project_id": task.project_id},
+        "occurred_at": occurred_at.isoformat(),
+    }
+    return [FeedFrame(before, "task.removed", frame)]
 
 
 def _enqueue_all(enqueue: DeliveryEnqueuer, jobs: list[tuple[str, str]]) -> None:
@@ -147,21 +162,42 @@ def _deliveries_create(
             )
 
 
-def _membership_apply(data: EventData) -> None:
-    """Keep the project read model (owner, members) that routing shared-project events needs."""
+AccessChange = tuple[str, dict[str, object]]  # (user, {"project_id", "access"})
+
+
+def _membership_apply(data: EventData) -> list[AccessChange]:
+    """Keep the project read model (owner, members) that routing shared-project events needs.
+
+    Returns who gained or lost sight of a project's tasks, for their change feeds: a client
+    told `access.changed` refetches that project's tasks.
+    """
     if isinstance(data, (ProjectCreatedV1, ProjectUpdatedV1)):
         ProjectReadModel.objects.update_or_create(
             project_id=data.project.id, defaults={"owner_id": data.project.owner_id}
         )
     elif isinstance(data, ProjectDeletedV1):
+        members = ProjectMember.objects.filter(project_id=data.project.id)
+        lost = sorted(members.values_list("user_id", flat=True))
         ProjectReadModel.objects.filter(project_id=data.project.id).delete()
-        ProjectMember.objects.filter(project_id=data.project.id).delete()
+        members.delete()
+        return [(user, _access(data.project.id, "lost")) for user in lost]
     elif isinstance(data, ProjectMemberAddedV1):
-        ProjectMember.objects.update_or_create(
+        _, created = ProjectMember.objects.update_or_create(
             project_id=data.project_id, user_id=data.user_id, defaults={"role": data.role}
         )
+        if created:
+            return [(data.user_id, _access(data.project_id, "gained"))]
     elif isinstance(data, ProjectMemberRemovedV1):
-        ProjectMember.objects.filter(project_id=data.project_id, user_id=data.user_id).delete()
+        deleted, _ = ProjectMember.objects.filter(
+            project_id=data.project_id, user_id=data.user_id
+        ).delete()
+        if deleted:
+            return [(data.user_id, _access(data.project_id, "lost"))]
+    return []
+
+
+def _access(project_id: str, access: str) -> dict[str, object]:
+    return {"project_id": project_id, "access": access}
 
 
 def notification_mark_read(*, user_id: str, notification_id: uuid.UUID) -> Notification:

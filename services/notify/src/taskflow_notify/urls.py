@@ -11,6 +11,7 @@ from taskflow_notify.openapi import openapi_view
 api_urlpatterns: list[URLPattern] = [
     path("api/v1/notifications", apis.NotificationListApi.as_view()),
     path("api/v1/notifications/read-all", apis.NotificationReadAllApi.as_view()),
+    path("api/v1/notifications/changes", apis.ChangesApi.as_view()),
     path("api/v1/notifications/preferences", apis.PreferencesApi.as_view()),
     path("api/v1/notifications/<str:notification_id>/read", apis.NotificationReadApi.as_view()),
     path("api/v1/webhooks", apis.WebhookListCreateApi.as_view()),

@@ -190,7 +190,7 @@ async def test_a_burst_reaches_every_connection_complete_and_in_order(
 ) -> None:
     from channels.layers import get_channel_layer
 
-    from taskflow_notify.planning import TaskChange
+    from taskflow_notify.feed import FeedPush, positioned
     from taskflow_notify.pushes import push_outcome
     from taskflow_notify.services import IngestOutcome
 
@@ -203,9 +203,8 @@ async def test_a_burst_reaches_every_connection_complete_and_in_order(
     try:
         for version in range(1, burst + 1):
             task = {"id": "t", "owner_id": user, "version": version}
-            await push_outcome(
-                layer, IngestOutcome(None, [], TaskChange("updated", task, frozenset({user})))
-            )
+            frame = positioned({"type": "task.changed", "change": "updated", "task": task}, version)
+            await push_outcome(layer, IngestOutcome(None, [FeedPush(user, version, frame)]))
         for ws in sockets:
             versions = [f["task"]["version"] for f in await _frames(ws, 2.0)]
             assert versions == list(range(1, burst + 1))  # none dropped, none reordered

@@ -14,6 +14,7 @@ def test_the_document_is_valid_openapi_3_1_with_every_route() -> None:
         "/api/v1/notifications",
         "/api/v1/notifications/{notification_id}/read",
         "/api/v1/notifications/read-all",
+        "/api/v1/notifications/changes",
         "/api/v1/notifications/preferences",
         "/api/v1/webhooks",
         "/api/v1/webhooks/{webhook_id}",

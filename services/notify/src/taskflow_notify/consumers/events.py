@@ -10,7 +10,7 @@ from django.db import close_old_connections
 
 from taskflow_common.events.envelope import Envelope
 from taskflow_common.messaging import EventHandler
-from taskflow_notify import services, tasks
+from taskflow_notify import retention, services, tasks
 from taskflow_notify.pushes import push_outcome
 
 CONSUMER = "notify"
@@ -20,16 +20,17 @@ PATTERNS = ("tasks.#", "suggest.#")
 def _ingest(envelope: Envelope[Any]) -> services.IngestOutcome:
     # A long-lived consumer has no request cycle: drop connections that died (DB restart).
     close_old_connections()
-    return services.event_ingest(envelope=envelope, enqueue=tasks.enqueue_delivery)
+    outcome = services.event_ingest(envelope=envelope, enqueue=tasks.enqueue_delivery)
+    retention.prune_if_due()
+    return outcome
 
 
 def make_event_handler() -> EventHandler:
     async def handle(envelope: Envelope[Any]) -> None:
-        outcome = services.event_outcome_without_storage(envelope)
-        if outcome is None:
-            outcome = await sync_to_async(_ingest)(envelope)
+        outcome = await sync_to_async(_ingest)(envelope)
         layer = get_channel_layer()
         if layer is not None:
+            # Raises when the layer is unreachable: the bus retries the event (idempotent).
             await push_outcome(layer, outcome)
 
     return handle
