@@ -1,0 +1,222 @@
+"""The change feed on the real stack (Postgres, the Redis pub/sub layer, the ASGI app):
+positions, sync tokens, replay, gap filling, redelivery, retention, access changes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from asgiref.sync import sync_to_async
+from channels_redis.pubsub import RedisPubSubChannelLayer
+from django.utils import timezone
+
+from taskflow_common.events.contracts.tasks import ProjectMemberRemovedV1
+from taskflow_notify import feed, services
+from taskflow_notify.consumers.events import make_event_handler
+from taskflow_notify.container import container
+from taskflow_notify.pushes import LivePublishError, push_outcome
+
+
+def _connect(server: str, token: str, query: str = "") -> Any:
+    return websockets.connect(
+        f"ws://{server}/ws/notifications{query}", subprotocols=["bearer", token]
+    )
+
+
+async def _frames(ws: Any, quiet_for: float) -> list[dict[str, Any]]:
+    """Frames (heartbeats left out) until no other frame arrives for `quiet_for` seconds."""
+    frames = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + quiet_for
+    try:
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), deadline - loop.time()))
+            if frame["type"] not in {"ping", "pong"}:
+                frames.append(frame)
+                deadline = loop.time() + quiet_for
+    except TimeoutError:
+        return frames
+
+
+@sync_to_async
+def _store_only(envelope: Any) -> services.IngestOutcome:
+    """Ingest as the consumer does, but publish nothing: the live frames are lost."""
+    return services.event_ingest(envelope=envelope, enqueue=lambda channel, delivery_id: None)
+
+
+def _api(server: str, token: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=f"http://{server}", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+
+
+async def test_every_change_gets_the_next_position_and_a_token_replays_what_followed_it(
+    notify_server: str, notify_test_issuer: Any, nh: Any
+) -> None:
+    handler = make_event_handler()
+    user = nh.new_user_id()
+    token = notify_test_issuer.token(user)
+    events = [nh.task_created(user, title=f"task {i}") for i in range(6)]
+    async with _connect(notify_server, token) as ws:
+        for e in events[:3]:
+            await handler(e)
+        live = await _frames(ws, 1.0)
+    assert [f["pos"] for f in live] == [1, 2, 3]
+    assert [f["task"]["title"] for f in live] == ["task 0", "task 1", "task 2"]
+    resume_from = live[-1]["sync_token"]
+
+    for e in events[3:]:  # while the client is away
+        await handler(e)
+    async with _connect(notify_server, token, f"?since={resume_from}") as ws:
+        replayed = await _frames(ws, 1.0)
+    assert [(f["type"], f.get("pos")) for f in replayed] == [
+        ("task.changed", 4),
+        ("task.changed", 5),
+        ("task.changed", 6),
+        ("replay.done", None),
+    ]
+    assert [f["task"]["title"] for f in replayed[:3]] == ["task 3", "task 4", "task 5"]
+    assert replayed[-1]["sync_token"] == replayed[2]["sync_token"]
+
+    async with _api(notify_server, token) as api:
+        first = (await api.get("/api/v1/notifications/changes", params={"limit": 4})).json()
+        assert first["data"] == []  # without `since`: where to start, nothing to catch up
+        start = (await api.get("/api/v1/notifications/changes")).json()["sync_token"]
+        assert start == replayed[-1]["sync_token"]
+        page1 = (
+            await api.get(
+                "/api/v1/notifications/changes", params={"since": resume_from, "limit": 2}
+            )
+        ).json()
+        assert [f["pos"] for f in page1["data"]] == [4, 5]
+        assert page1["has_more"] is True
+        page2 = (
+            await api.get(
+                "/api/v1/notifications/changes", params={"since": page1["sync_token"], "limit": 2}
+            )
+        ).json()
+        assert [f["pos"] for f in page2["data"]] == [6]
+        assert page2["has_more"] is False
+
+
+async def test_frames_lost_by_the_channel_layer_are_filled_in_order_from_the_feed(
+    notify_server: str, notify_test_issuer: Any, nh: Any
+) -> None:
+    handler = make_event_handler()
+    user = nh.new_user_id()
+    async with _connect(notify_server, notify_test_issuer.token(user)) as ws:
+        await handler(nh.task_created(user, title="a"))
+        for title in ("b", "c"):  # stored, but their live frames never reach the layer
+            await _store_only(nh.task_created(user, title=title))
+        await handler(nh.task_created(user, title="d"))
+        seen = await _frames(ws, 1.0)
+    assert [(f["pos"], f["task"]["title"]) for f in seen] == [
+        (1, "a"),
+        (2, "b"),
+        (3, "c"),
+        (4, "d"),
+    ]
+
+
+async def test_the_heartbeat_fills_a_gap_at_the_end_of_a_burst(
+    notify_server: str, notify_test_issuer: Any, nh: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(container().settings, "ws_heartbeat_seconds", 0.5)
+    user = nh.new_user_id()
+    async with _connect(notify_server, notify_test_issuer.token(user)) as ws:
+        for title in ("x", "y"):
+            await _store_only(nh.task_created(user, title=title))
+        seen = await _frames(ws, 2.0)
+        ping = json.loads(await asyncio.wait_for(ws.recv(), 5.0))
+    assert [(f["pos"], f["task"]["title"]) for f in seen] == [(1, "x"), (2, "y")]
+    assert ping["type"] == "ping"
+    assert ping["sync_token"] == seen[-1]["sync_token"]
+
+
+async def test_a_redelivered_event_is_stored_once_and_reaches_the_client_once(
+    notify_server: str, notify_test_issuer: Any, nh: Any
+) -> None:
+    handler = make_event_handler()
+    owner, assignee = nh.new_user_id(), nh.new_user_id()
+    event = nh.task_created(owner, assignee_id=assignee)
+    async with _connect(notify_server, notify_test_issuer.token(assignee)) as ws:
+        first = await _store_only(event)
+        await handler(event)  # redelivered (e.g. the first publish failed): published again
+        await handler(event)
+        seen = await _frames(ws, 1.0)
+    second = await _store_only(event)
+    assert sorted((p.user_id, p.position) for p in first.pushes) == sorted(
+        (p.user_id, p.position) for p in second.pushes
+    )
+    # The assignee hears of it twice over (a notification and the task change), once each.
+    assert [(f["type"], f["pos"]) for f in seen] == [("notification", 1), ("task.changed", 2)]
+    assert await sync_to_async(feed.feed_head)(user_id=assignee) == 2
+
+
+async def test_an_unreachable_channel_layer_fails_the_event_so_the_bus_retries_it(
+    notify_django: Any, nh: Any
+) -> None:
+    user = nh.new_user_id()
+    outcome = await _store_only(nh.task_created(user))
+    dead = RedisPubSubChannelLayer(
+        hosts=[{"address": "redis://127.0.0.1:1/0", "socket_connect_timeout": 1}]
+    )
+    with pytest.raises(LivePublishError):
+        await push_outcome(dead, outcome)
+
+
+async def test_a_token_past_retention_gets_resync_on_the_socket_and_410_on_rest(
+    notify_server: str, notify_test_issuer: Any, nh: Any
+) -> None:
+    handler = make_event_handler()
+    user = nh.new_user_id()
+    token = notify_test_issuer.token(user)
+    for i in range(3):
+        await handler(nh.task_created(user, title=f"old {i}"))
+    old_token = feed.positioned({}, 1)["sync_token"]
+    pruned = await sync_to_async(feed.feed_prune)(
+        now=timezone.now() + timedelta(days=8),
+        retention=timedelta(days=7),
+        max_entries_per_user=10_000,
+    )
+    assert pruned.deleted >= 3
+    async with _connect(notify_server, token, f"?since={old_token}") as ws:
+        frames = await _frames(ws, 1.0)
+    assert [f["type"] for f in frames] == ["resync"]
+    assert frames[0]["sync_token"] == feed.positioned({}, 3)["sync_token"]
+    async with _api(notify_server, token) as api:
+        gone = await api.get("/api/v1/notifications/changes", params={"since": old_token})
+        assert gone.status_code == 410
+        assert gone.headers["content-type"].startswith("application/problem+json")
+        assert gone.json()["type"].endswith("/resync")
+        bad = await api.get("/api/v1/notifications/changes", params={"since": "not-a-token"})
+        assert bad.status_code == 400
+        fresh = (await api.get("/api/v1/notifications/changes")).json()
+        assert fresh["sync_token"] == frames[0]["sync_token"]
+
+
+async def test_gaining_and_losing_a_project_is_in_the_feed(
+    notify_server: str, notify_test_issuer: Any, nh: Any
+) -> None:
+    handler = make_event_handler()
+    owner, member = nh.new_user_id(), nh.new_user_id()
+    project = nh.new_user_id()
+    await handler(nh.project_created(owner, project))
+    async with _connect(notify_server, notify_test_issuer.token(member)) as ws:
+        await handler(nh.member_added(owner, project, member))
+        await handler(nh.task_created(owner, project_id=project, title="shared"))
+        removed = ProjectMemberRemovedV1(project_id=project, user_id=member)
+        await handler(nh.envelope(removed, owner))
+        await handler(nh.task_created(owner, project_id=project, title="after"))
+        seen = await _frames(ws, 1.0)
+    assert [(f["type"], f.get("access") or f["task"]["title"]) for f in seen] == [
+        ("access.changed", "gained"),
+        ("task.changed", "shared"),
+        ("access.changed", "lost"),
+    ]
+    assert all(f["project_id"] == project for f in seen if f["type"] == "access.changed")
