@@ -14,9 +14,12 @@ import os
 from taskflow_admin.config import AdminSettings
 from taskflow_admin.settings import parts as admin_parts
 from taskflow_common.djangoweb.database import database
+from taskflow_common.djangoweb.proxy import SECURE_PROXY_SSL_HEADER, USE_X_FORWARDED_HOST
 from taskflow_embedded.config import EmbeddedSettings
 from taskflow_notify.config import NotifySettings
 from taskflow_notify.settings import parts as notify_parts
+
+__all__ = ["SECURE_PROXY_SSL_HEADER", "USE_X_FORWARDED_HOST"]  # Django reads them here
 
 _embedded = EmbeddedSettings()
 _database_url = f"sqlite:///{(_embedded.data_dir / 'django.sqlite3').resolve()}"
@@ -32,6 +35,7 @@ _admin = AdminSettings(database_url=_database_url, oidc_issuer=_embedded.public_
 SECRET_KEY = _notify.secret_key.get_secret_value()
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
+CSRF_TRUSTED_ORIGINS = _admin.csrf_trusted_origins
 USE_TZ = True
 TIME_ZONE = "UTC"
 ROOT_URLCONF = "taskflow_embedded.django_urls"

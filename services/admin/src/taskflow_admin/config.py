@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from taskflow_common.settings import BaseServiceSettings
 
@@ -11,6 +11,9 @@ class AdminSettings(BaseServiceSettings):
     service_name: str = "admin"
     host: str = "127.0.0.1"
     port: int = 8004
+    # Origins besides the request's own (scheme and host as the gateway forwards them) that may
+    # POST forms, e.g. ["https://taskflow.example.com"] when the public host differs.
+    csrf_trusted_origins: list[str] = Field(default_factory=list)
     database_url: str = "postgresql://taskflow:taskflow@127.0.0.1:55432/taskflow"
     db_schema: str = "admin"
     secret_key: SecretStr = SecretStr("admin-insecure-dev-key")

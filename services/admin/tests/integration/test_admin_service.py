@@ -6,27 +6,17 @@ this test session and dropped after it, verifying real Keycloak tokens.
 
 from __future__ import annotations
 
-import os
 import secrets
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
+from support import free_port, serve_module
 
 from taskflow_common.testing import KeycloakRealm, require_component
 from taskflow_common.testing.stack import DATABASE_URL
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -43,39 +33,9 @@ def admin_database() -> Iterator[str]:
 def _serve_admin(database: str, log: Path, **settings: str) -> Iterator[str]:
     """`python -m taskflow_admin serve` on a free port, with extra TASKFLOW_* settings."""
     require_component("keycloak")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "TASKFLOW_DATABASE_URL": database,
-        "TASKFLOW_PORT": str(port),
-        "TASKFLOW_ENV": "test",
-        "OTEL_SDK_DISABLED": "true",
-        **settings,
-    }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "taskflow_admin", "serve"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("the admin service did not start:\n" + log.read_text()[-3000:])
-        time.sleep(0.3)
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
+    yield from serve_module(
+        "taskflow_admin", free_port(), log, TASKFLOW_DATABASE_URL=database, **settings
+    )
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +120,68 @@ def test_django_admin_is_served_with_its_login_page(admin_url: str) -> None:
     assert login.status_code == 200
     assert "csrfmiddlewaretoken" in login.text
     assert httpx.get(f"{admin_url}/static/admin/css/base.css").status_code == 200
+
+
+@pytest.fixture(scope="module")
+def gateway_in_front_of_admin(
+    admin_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
+    """The real gateway before admin: one that trusts this host as its TLS-ending proxy, one not."""
+    logs = tmp_path_factory.mktemp("gateways")
+    gateways = []
+    for name, trusted in (("trusting", '["127.0.0.1/32"]'), ("untrusting", "[]")):
+        gateways.append(
+            serve_module(
+                "taskflow_auth_gateway",
+                free_port(),
+                logs / f"{name}.log",
+                TASKFLOW_ADMIN_URL=admin_url,
+                TASKFLOW_RATE_LIMITER="off",
+                TASKFLOW_TRUSTED_PROXIES=trusted,
+            )
+        )
+    urls = [next(gateway) for gateway in gateways]
+    yield urls[0], urls[1]
+    for gateway in gateways:
+        next(gateway, None)
+
+
+def _login_post_over_tls(gateway: str) -> httpx.Response:
+    """The admin login form as a browser sends it to https://taskflow.example (TLS ended in
+    front of the gateway): the login page, then the form POST with the browser's Origin."""
+    tls = {"host": "taskflow.example", "x-forwarded-proto": "https"}
+    with httpx.Client(base_url=gateway, headers=tls) as browser:
+        page = browser.get("/admin/login/")
+        assert page.status_code == 200, page.text
+        token = page.text.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+        return browser.post(
+            "/admin/login/?next=/admin/",
+            data={"csrfmiddlewaretoken": token, "username": "nobody", "password": "wrong-one"},
+            headers={
+                "origin": "https://taskflow.example",
+                "referer": "https://taskflow.example/admin/login/",
+            },
+        )
+
+
+def test_the_admin_login_form_passes_csrf_behind_tls_through_the_gateway(
+    gateway_in_front_of_admin: tuple[str, str],
+) -> None:
+    trusting, _ = gateway_in_front_of_admin
+
+    answer = _login_post_over_tls(trusting)
+
+    # Past CSRF, to the credentials check (no such user: the form again, with its error).
+    assert answer.status_code == 200, answer.text[:500]
+    assert "Please enter the correct username and password" in answer.text
+
+
+def test_a_tls_claim_from_an_untrusted_peer_is_not_believed(
+    gateway_in_front_of_admin: tuple[str, str],
+) -> None:
+    _, untrusting = gateway_in_front_of_admin
+
+    answer = _login_post_over_tls(untrusting)
+
+    # The gateway forwarded http, so the https Origin is a cross-origin POST to Django.
+    assert answer.status_code == 403

@@ -92,6 +92,27 @@ async def test_headers_are_cleaned_and_tracing_and_forwarding_added(gw):
     assert "ratelimit-remaining" in response.headers
 
 
+async def test_the_scheme_and_host_from_a_trusted_proxy_reach_the_upstream(tmp_path):
+    tls_ended_in_front = {"x-forwarded-proto": "https", "x-forwarded-host": "taskflow.example"}
+    trusting = gateway_in_front_of_upstream(tmp_path, trusted_proxies=["127.0.0.1/32"])
+    async with trusting as gw, httpx.AsyncClient(base_url=gw.url) as client:
+        response = await client.get("/api/v1/tasks/1", headers={**auth(gw), **tls_ended_in_front})
+    seen = response.json()["headers"]
+    assert seen["x-forwarded-proto"] == "https"
+    assert seen["x-forwarded-host"] == "taskflow.example"
+
+
+async def test_the_scheme_and_host_from_an_untrusted_peer_are_ignored(gw):
+    async with httpx.AsyncClient(base_url=gw.url) as client:
+        response = await client.get(
+            "/api/v1/tasks/1",
+            headers={**auth(gw), "x-forwarded-proto": "https", "x-forwarded-host": "evil.example"},
+        )
+    seen = response.json()["headers"]
+    assert seen["x-forwarded-proto"] == "http"
+    assert seen["x-forwarded-host"] == gw.url.removeprefix("http://")
+
+
 async def test_a_malformed_request_id_is_replaced_and_echoed(gw):
     async with httpx.AsyncClient(base_url=gw.url) as client:
         response = await client.get(

@@ -125,3 +125,31 @@ def test_routes_match_by_prefix_and_dot_segments_are_spotted():
     assert table.match("/api/v1/unknown") is None
     assert has_dot_segments("/api/v1/tasks/../admin")
     assert not has_dot_segments("/api/v1/tasks/a..b")
+
+
+def test_only_a_trusted_proxy_says_which_scheme_and_host_the_client_used():
+    headers = [
+        (b"host", b"gateway.internal:8080"),
+        (b"x-forwarded-proto", b"http, https"),
+        (b"x-forwarded-host", b"taskflow.example"),
+    ]
+    trusted = TrustedProxies(["10.0.0.0/8"])
+
+    assert trusted.scheme_and_host("10.1.2.3", headers, "http") == ("https", b"taskflow.example")
+    assert trusted.scheme_and_host("192.0.2.9", headers, "http") == (
+        "http",
+        b"gateway.internal:8080",
+    )
+
+
+def test_a_trusted_proxy_cannot_inject_odd_schemes_or_hosts():
+    headers = [
+        (b"host", b"gateway.internal"),
+        (b"x-forwarded-proto", b"javascript"),
+        (b"x-forwarded-host", b"evil.example/path?x"),
+    ]
+
+    assert TrustedProxies(["10.0.0.0/8"]).scheme_and_host("10.1.2.3", headers, "https") == (
+        "https",
+        b"gateway.internal",
+    )

@@ -13,6 +13,9 @@ class NotifySettings(BaseServiceSettings):
     service_name: str = "notify"
     host: str = "127.0.0.1"
     port: int = 8003
+    # Origins besides the request's own (scheme and host as the gateway forwards them) that may
+    # POST forms, e.g. ["https://taskflow.example.com"] when the public host differs.
+    csrf_trusted_origins: list[str] = Field(default_factory=list)
 
     database_url: str = "postgresql://taskflow:taskflow@127.0.0.1:55432/taskflow"
     db_schema: str = "notify"

@@ -5,6 +5,9 @@ from __future__ import annotations
 from taskflow_admin.config import AdminSettings
 from taskflow_admin.settings import parts
 from taskflow_common.djangoweb.database import database
+from taskflow_common.djangoweb.proxy import SECURE_PROXY_SSL_HEADER, USE_X_FORWARDED_HOST
+
+__all__ = ["SECURE_PROXY_SSL_HEADER", "USE_X_FORWARDED_HOST"]  # Django reads them here
 
 _cfg = AdminSettings()
 
@@ -13,6 +16,7 @@ TASKFLOW_SERVICE_NAME = "admin"
 SECRET_KEY = _cfg.secret_key.get_secret_value()
 DEBUG = _cfg.debug
 ALLOWED_HOSTS = ["*"]  # behind the gateway
+CSRF_TRUSTED_ORIGINS = _cfg.csrf_trusted_origins
 USE_TZ = True
 TIME_ZONE = "UTC"
 ROOT_URLCONF = "taskflow_admin.urls"

@@ -76,6 +76,10 @@ GATEWAY_SET = frozenset(
 )
 
 _REQUEST_ID = re.compile(rb"[\x20-\x7e]{1,128}")
+# What a trusted proxy may tell us the client's Host was: a host name or IP literal, a port.
+_FORWARDED_HOST = re.compile(
+    rb"[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?"
+)
 MAX_REQUEST_ID_LENGTH = 128
 
 
@@ -183,3 +187,29 @@ class TrustedProxies:
                 break
         forwarded = (chain + b", " + peer.encode()) if chain else peer.encode()
         return client, forwarded
+
+    def scheme_and_host(
+        self, peer: str, headers: Iterable[tuple[bytes, bytes]], scheme: str
+    ) -> tuple[str, bytes | None]:
+        """(scheme, host) the client used: ours, unless a trusted proxy (TLS ended there) says.
+
+        From anyone else X-Forwarded-Proto/-Host are ignored: a client must not make a service
+        believe it came over TLS, or from another origin.
+        """
+        headers = list(headers)
+        host = next((v for n, v in headers if n == b"host"), None)
+        if not self.trusts(peer):
+            return scheme, host
+        # The nearest proxy's word counts: the last value when several were appended.
+        proto = _last_value(headers, b"x-forwarded-proto").lower()
+        if proto in (b"http", b"https"):
+            scheme = proto.decode()
+        forwarded_host = _last_value(headers, b"x-forwarded-host")
+        if _FORWARDED_HOST.fullmatch(forwarded_host):
+            host = forwarded_host
+        return scheme, host
+
+
+def _last_value(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> bytes:
+    values = [v for n, v in headers if n == name]
+    return values[-1].rsplit(b",", 1)[-1].strip() if values else b""

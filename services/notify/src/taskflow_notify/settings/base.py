@@ -6,14 +6,18 @@ maps them onto Django's names. It opens no connection.
 
 from __future__ import annotations
 
+from taskflow_common.djangoweb.proxy import SECURE_PROXY_SSL_HEADER, USE_X_FORWARDED_HOST
 from taskflow_notify.config import NotifySettings
 from taskflow_notify.settings import parts
+
+__all__ = ["SECURE_PROXY_SSL_HEADER", "USE_X_FORWARDED_HOST"]  # Django reads them here
 
 _cfg = NotifySettings()
 
 SECRET_KEY = _cfg.secret_key.get_secret_value()
 DEBUG = _cfg.debug
 ALLOWED_HOSTS = ["*"]  # behind the gateway; Host is not used for anything
+CSRF_TRUSTED_ORIGINS = _cfg.csrf_trusted_origins
 USE_TZ = True
 TIME_ZONE = "UTC"
 ROOT_URLCONF = "taskflow_notify.urls"

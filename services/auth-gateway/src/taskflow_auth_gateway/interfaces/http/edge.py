@@ -71,6 +71,10 @@ class EdgeMiddleware:
         scope["taskflow.request_id"] = request_id
         scope["taskflow.client_ip"] = client_ip
         scope["taskflow.forwarded_for"] = forwarded_for
+        own_scheme = "https" if scope.get("scheme") in ("https", "wss") else "http"
+        scheme, host = self.trusted.scheme_and_host(peer, headers, own_scheme)
+        scope["taskflow.forwarded_proto"] = scheme
+        scope["taskflow.forwarded_host"] = host
 
         path: str = scope["path"]
         extra = (*_SECURITY_HEADERS, (b"x-request-id", request_id))

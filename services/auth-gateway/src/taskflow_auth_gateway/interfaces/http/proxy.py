@@ -202,7 +202,6 @@ class Proxy:
         self, scope: Scope, principal: Principal | None, trace_headers: list[tuple[bytes, bytes]]
     ) -> Scope:
         headers = scope["headers"]
-        host = next((v for n, v in headers if n == b"host"), None)
         extra = list(trace_headers)
         token = bearer_token(scope)
         if scope["type"] == "websocket" and token and not _has_authorization(headers):
@@ -213,8 +212,8 @@ class Proxy:
             request_id=scope["taskflow.request_id"],
             client_ip=scope["taskflow.client_ip"],
             forwarded_for=scope["taskflow.forwarded_for"],
-            scheme="https" if scope.get("scheme") in ("https", "wss") else "http",
-            host=host,
+            scheme=scope["taskflow.forwarded_proto"],
+            host=scope["taskflow.forwarded_host"],
             extra=extra,
         )
         inner = dict(scope)
