@@ -171,9 +171,26 @@ def test_next_occurrence_follows_the_rule():
     assert next_occurrence(until, series_start=monday, after=monday + timedelta(days=1)) is None
 
 
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=HOURLY;INTERVAL=99999999999",
+        "FREQ=DAILY;COUNT=99999999999999999999",
+        "FREQ=DAILY;COUNT=0",
+        "FREQ=HOURLY;BYHOUR=25",  # dateutil: TypeError on evaluation
+        "FREQ=YEARLY;BYEASTER=99999999",  # dateutil: IndexError on evaluation
+    ],
+)
+def test_rules_dateutil_cannot_evaluate_or_that_are_absurd_are_invalid(rule):
+    with pytest.raises(InvalidRecurrence):
+        normalize_rule(rule, NOW)
+    with pytest.raises(InvalidFields):
+        Task.create(owner_id="o", actor_id="o", now=NOW, title="t", recurrence=rule)
+
+
 def test_reminder_offsets_and_fire_times():
-    assert parse_offset("PT30M").minutes == 30
-    assert parse_offset("P1W").days == 7
+    assert parse_offset("PT30M") == timedelta(minutes=30)
+    assert parse_offset("P1W") == timedelta(days=7)
     due = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
     assert fire_times(due, ("PT30M", "P1D", "P1DT2H")) == {
         "PT30M": datetime(2026, 3, 10, 11, 30, tzinfo=UTC),
@@ -181,9 +198,53 @@ def test_reminder_offsets_and_fire_times():
         "P1DT2H": datetime(2026, 3, 9, 10, 0, tzinfo=UTC),
     }
     assert fire_times(None, ("PT30M",)) == {}
-    for bad in ("30M", "P", "PT", "PT0M", "P-1D", "P10Y", "PT30m5"):
+    for bad in ("30M", "P", "PT", "PT0M", "P-1D", "P10Y", "PT30m5", "P1DT", "P1.5D", "P\u0661D"):
         with pytest.raises(InvalidReminder):
             parse_offset(bad)
+
+
+def test_calendar_reminders_keep_calendar_units():
+    end_of_march = datetime(2026, 3, 31, 9, tzinfo=UTC)
+    assert fire_times(end_of_march, ("P1M", "P1Y")) == {
+        "P1M": datetime(2026, 2, 28, 9, tzinfo=UTC),
+        "P1Y": datetime(2025, 3, 31, 9, tzinfo=UTC),
+    }
+
+
+@pytest.mark.parametrize(
+    "offset",
+    [
+        "P3000000D",
+        "PT99999999999H",
+        "P99999999999999999999Y",
+        "PT" + "9" * 40 + "S",
+        "P9999999999M",
+        "P367D",
+        "P13M",
+        "P53W",
+        "PT8785H",
+    ],
+)
+def test_huge_reminder_offsets_are_invalid_not_an_overflow(offset):
+    with pytest.raises(InvalidReminder, match="longer than 366 days"):
+        parse_offset(offset)
+    with pytest.raises(InvalidFields) as caught:
+        Task.create(
+            owner_id="o",
+            actor_id="o",
+            now=NOW,
+            title="t",
+            due_at=NOW + timedelta(days=400),
+            reminders=[offset],
+        )
+    assert [v.field for v in caught.value.violations] == ["reminders"]
+
+
+def test_a_year_is_the_longest_reminder():
+    due = datetime(2028, 3, 1, tzinfo=UTC)  # a leap year lies before it
+    assert fire_times(due, ("P1Y", "P366D", "P52W", "PT8784H"))["P366D"] == datetime(
+        2027, 3, 1, tzinfo=UTC
+    )
 
 
 def test_delete_and_restore_bump_the_version_and_record_events():

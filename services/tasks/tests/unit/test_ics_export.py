@@ -80,3 +80,13 @@ def test_dates_recurrence_and_reminders_are_calendar_values():
     triggers = [alarm["trigger"] for alarm in todo.walk("VALARM")]
     assert [t.dt for t in triggers] == [-timedelta(minutes=15), -timedelta(days=1)]
     assert {t.params["RELATED"] for t in triggers} == {"END"}
+
+
+def test_calendar_month_and_year_reminders_export_as_absolute_triggers():
+    due = datetime(2026, 3, 31, 9, tzinfo=UTC)
+    task = Task.create(
+        owner_id="o", actor_id="o", now=NOW, title="t", due_at=due, reminders=["P1M", "P1Y"]
+    )
+    (todo,) = Calendar.from_ical(as_ics([task], now=NOW)).walk("VTODO")
+    triggers = [alarm.decoded("trigger") for alarm in todo.walk("VALARM")]
+    assert triggers == [datetime(2026, 2, 28, 9, tzinfo=UTC), datetime(2025, 3, 31, 9, tzinfo=UTC)]

@@ -17,6 +17,11 @@ _COUNT_OR_UNTIL = re.compile(r"(^|;)(COUNT|UNTIL)=[^;]*", re.IGNORECASE)
 # copy of the rule started near year 9999 (same position in the 28-year calendar cycle), so
 # that search ends after a few decades at most.
 _PROBE_CYCLE_BASE = 9940  # a multiple of 28, with no century year between it and 9999
+# A demanding user's limits: every 1000th period at most, a series of at most 10,000 tasks.
+MAX_INTERVAL = 1_000
+MAX_COUNT = 10_000
+# dateutil raises these for values it parses but cannot evaluate (BYHOUR=25, BYEASTER=10**8).
+_RULE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError)
 
 
 class InvalidRecurrence(ValueError):
@@ -36,6 +41,10 @@ def normalize_rule(value: str, anchor: datetime) -> str:
     rule = _parse(text, anchor.astimezone(UTC))
     if rule._freq not in _ALLOWED_FREQUENCIES:
         raise InvalidRecurrence("FREQ must be YEARLY, MONTHLY, WEEKLY, DAILY or HOURLY")
+    if rule._interval > MAX_INTERVAL:
+        raise InvalidRecurrence(f"INTERVAL must be at most {MAX_INTERVAL}")
+    if rule._count is not None and not 1 <= rule._count <= MAX_COUNT:
+        raise InvalidRecurrence(f"COUNT must be 1 to {MAX_COUNT}")
     _require_feasible(text, anchor.astimezone(UTC))
     return text
 
@@ -50,14 +59,19 @@ def next_occurrence(rule_text: str, *, series_start: datetime, after: datetime) 
 def _require_feasible(text: str, anchor: datetime) -> None:
     unbounded = _COUNT_OR_UNTIL.sub("", text).strip(";")
     probe_start = anchor.replace(year=_PROBE_CYCLE_BASE + anchor.year % 28)
-    if _parse(unbounded, probe_start).after(probe_start, inc=True) is None:
+    probe = _parse(unbounded, probe_start)
+    try:
+        found = probe.after(probe_start, inc=True)
+    except _RULE_ERRORS as exc:
+        raise InvalidRecurrence(f"not a valid RRULE: {exc}") from exc
+    if found is None:
         raise InvalidRecurrence("the rule never produces an occurrence")
 
 
 def _parse(text: str, dtstart: datetime) -> rrule:
     try:
         rule = rrulestr(text, dtstart=dtstart, forceset=False)
-    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+    except _RULE_ERRORS as exc:
         raise InvalidRecurrence(f"not a valid RRULE: {exc}") from exc
     if not isinstance(rule, rrule):
         raise InvalidRecurrence("not a single RRULE")

@@ -6,11 +6,12 @@ import csv
 import io
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from icalendar import Alarm, Calendar, Todo, vDuration, vRecur
+from icalendar import Alarm, Calendar, Todo, vRecur
 
 from taskflow_tasks.domain.model import Priority, Status, Task
+from taskflow_tasks.domain.reminders import fire_time, parse_offset
 from taskflow_tasks.interfaces.http.schemas import dump, task_dict
 
 CSV_COLUMNS = (
@@ -116,9 +117,19 @@ def _todo(task: Task, stamp: datetime) -> Todo:
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
             alarm.add("description", _text(task.title))
-            alarm.add("trigger", -vDuration.from_ical(offset), parameters={"RELATED": "END"})
+            _add_trigger(alarm, task.due_at, offset)
             todo.add_component(alarm)
     return todo
+
+
+def _add_trigger(alarm: Alarm, due_at: datetime, offset: str) -> None:
+    """A fixed offset before DUE; a calendar one (P1M, P1Y), which RFC 5545 durations cannot
+    express, as the absolute moment it fires."""
+    span = parse_offset(offset)
+    if isinstance(span, timedelta):
+        alarm.add("trigger", -span, parameters={"RELATED": "END"})
+    else:
+        alarm.add("trigger", _utc(fire_time(due_at, offset)))
 
 
 def _utc(moment: datetime) -> datetime:
