@@ -14,12 +14,15 @@ import os
 from taskflow_admin.config import AdminSettings
 from taskflow_admin.settings import parts as admin_parts
 from taskflow_common.djangoweb.database import database
-from taskflow_common.djangoweb.proxy import SECURE_PROXY_SSL_HEADER, USE_X_FORWARDED_HOST
+
+# Django reads these two from this module (and `from base import *` must keep every name).
+from taskflow_common.djangoweb.proxy import (  # noqa: F401
+    SECURE_PROXY_SSL_HEADER,
+    USE_X_FORWARDED_HOST,
+)
 from taskflow_embedded.config import EmbeddedSettings
 from taskflow_notify.config import NotifySettings
 from taskflow_notify.settings import parts as notify_parts
-
-__all__ = ["SECURE_PROXY_SSL_HEADER", "USE_X_FORWARDED_HOST"]  # Django reads them here
 
 _embedded = EmbeddedSettings()
 _database_url = f"sqlite:///{(_embedded.data_dir / 'django.sqlite3').resolve()}"

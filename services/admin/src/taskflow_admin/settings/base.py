@@ -5,9 +5,12 @@ from __future__ import annotations
 from taskflow_admin.config import AdminSettings
 from taskflow_admin.settings import parts
 from taskflow_common.djangoweb.database import database
-from taskflow_common.djangoweb.proxy import SECURE_PROXY_SSL_HEADER, USE_X_FORWARDED_HOST
 
-__all__ = ["SECURE_PROXY_SSL_HEADER", "USE_X_FORWARDED_HOST"]  # Django reads them here
+# Django reads these two from this module (and `from base import *` must keep every name).
+from taskflow_common.djangoweb.proxy import (  # noqa: F401
+    SECURE_PROXY_SSL_HEADER,
+    USE_X_FORWARDED_HOST,
+)
 
 _cfg = AdminSettings()
 

@@ -6,11 +6,13 @@ maps them onto Django's names. It opens no connection.
 
 from __future__ import annotations
 
-from taskflow_common.djangoweb.proxy import SECURE_PROXY_SSL_HEADER, USE_X_FORWARDED_HOST
+# Django reads these two from this module (and `from base import *` must keep every name).
+from taskflow_common.djangoweb.proxy import (  # noqa: F401
+    SECURE_PROXY_SSL_HEADER,
+    USE_X_FORWARDED_HOST,
+)
 from taskflow_notify.config import NotifySettings
 from taskflow_notify.settings import parts
-
-__all__ = ["SECURE_PROXY_SSL_HEADER", "USE_X_FORWARDED_HOST"]  # Django reads them here
 
 _cfg = NotifySettings()
 
