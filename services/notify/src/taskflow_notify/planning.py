@@ -95,9 +95,9 @@ def plan_event(data: EventData, *, actor: str, project_audience: Set[str]) -> Ev
 def _notifications(
     data: EventData, actor: str, project_audience: Set[str]
 ) -> list[PlannedNotification]:
-    if isinstance(data, (TaskAssignedV1, TaskCreatedV1)):
-        # The tasks service emits `assigned` when an assignee changes, but a task created
-        # with an assignee only emits `created`: both are news to the assignee.
+    if isinstance(data, TaskAssignedV1):
+        # The tasks service emits `assigned` whenever a task gets an assignee, on creation
+        # too (after `created`): that one event is the news, so `created` notifies nobody.
         task = data.task
         if not task.assignee_id or task.assignee_id == actor:
             return []

@@ -143,18 +143,19 @@ async def test_a_redelivered_event_is_stored_once_and_reaches_the_client_once(
 ) -> None:
     handler = make_event_handler()
     owner, assignee = nh.new_user_id(), nh.new_user_id()
-    event = nh.task_created(owner, assignee_id=assignee)
+    # A task created with an assignee: `created` (a task change) then `assigned` (news).
+    created = nh.task_created(owner, assignee_id=assignee)
+    assigned = nh.task_assigned(owner, assignee, id=created.data["task"]["id"])
     async with _connect(notify_server, notify_test_issuer.token(assignee)) as ws:
-        first = await _store_only(event)
-        await handler(event)  # redelivered (e.g. the first publish failed): published again
-        await handler(event)
+        firsts = [await _store_only(e) for e in (created, assigned)]
+        for event in (created, assigned, created, assigned):
+            await handler(event)  # redelivered (e.g. the first publish failed): published again
         seen = await _frames(ws, 1.0)
-    second = await _store_only(event)
-    assert sorted((p.user_id, p.position) for p in first.pushes) == sorted(
-        (p.user_id, p.position) for p in second.pushes
-    )
-    # The assignee hears of it twice over (a notification and the task change), once each.
-    assert [(f["type"], f["pos"]) for f in seen] == [("notification", 1), ("task.changed", 2)]
+    seconds = [await _store_only(e) for e in (created, assigned)]
+    assert [[(p.user_id, p.position) for p in o.pushes] for o in firsts] == [
+        [(p.user_id, p.position) for p in o.pushes] for o in seconds
+    ]
+    assert [(f["type"], f["pos"]) for f in seen] == [("task.changed", 1), ("notification", 2)]
     assert await sync_to_async(feed.feed_head)(user_id=assignee) == 2
 
 

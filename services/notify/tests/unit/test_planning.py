@@ -46,11 +46,20 @@ def test_a_created_task_is_seen_live_by_owner_assignee_and_project_people() -> N
     assert plan.task_change.change == "created"
     assert plan.task_change.audience == {OWNER, ASSIGNEE, MEMBER}
     assert STRANGER not in plan.task_change.audience
-    # Created already assigned: the assignee hears about it (the tasks service sends no
-    # separate `assigned` event on creation).
-    assert [(n.user_id, n.kind) for n in plan.notifications] == [(ASSIGNEE, Kind.TASK_ASSIGNED)]
-    unassigned = plan_event(TaskCreatedV1(task=_task()), actor=OWNER, project_audience=set())
-    assert unassigned.notifications == []
+    # The assignee hears of it from the `assigned` event that follows (next test).
+    assert plan.notifications == []
+
+
+def test_a_task_created_assigned_notifies_its_assignee_once() -> None:
+    """The tasks service emits `created` then `assigned` for a task created with an assignee:
+    together they are one notification, not two (and so one email)."""
+    task = _task(assignee_id=ASSIGNEE, project_id="p")
+    plans = [
+        plan_event(event, actor=OWNER, project_audience={MEMBER})
+        for event in (TaskCreatedV1(task=task), TaskAssignedV1(task=task))
+    ]
+    told = [(n.user_id, n.kind) for plan in plans for n in plan.notifications]
+    assert told == [(ASSIGNEE, Kind.TASK_ASSIGNED)]
 
 
 def test_a_deleted_private_task_is_seen_by_its_owner_only() -> None:
