@@ -85,7 +85,7 @@ async def _event_ids(engine, subject: str) -> list[str]:
 # Once, on the write path bootstrap wires (the relay on the same asyncpg pool, as bootstrap
 # builds it): this is about the relay, and it restarts the broker.
 @pytest.mark.parametrize("tasks_pg_db", ["asyncpg"], indirect=True)
-async def test_every_event_is_delivered_once_across_a_broker_restart(tasks_pg_db, tasks_pg_engine):
+async def test_every_event_is_delivered_across_a_broker_restart(tasks_pg_db, tasks_pg_engine):
     require_component("rabbitmq")
     subject = f"relay-{secrets.token_hex(4)}"
     queue_name = f"taskflow.tasks-relay-test-{secrets.token_hex(4)}"
@@ -121,6 +121,10 @@ async def test_every_event_is_delivered_once_across_a_broker_restart(tasks_pg_db
     delivered = await _drain(queue_name, subject)
     expected = await _event_ids(tasks_pg_engine, subject)
     assert len(expected) == 45
+    # At least once: a publish in flight when the broker shut down may have been enqueued
+    # without its confirm arriving, so the relay sends it again (consumers dedupe by event
+    # id). Nothing may be missing or unknown, and only the five events published before the
+    # shutdown can have been in flight then.
     duplicates = [event_id for event_id, n in Counter(delivered).items() if n > 1]
-    assert duplicates == []
-    assert sorted(delivered) == sorted(expected)
+    assert set(delivered) == set(expected)
+    assert len(duplicates) <= 5, duplicates
