@@ -1,8 +1,9 @@
-"""Test helpers for notify: a test-owned token issuer and event builders (no I/O)."""
+"""Test helpers for notify: a test-owned token issuer, event builders, WebSocket readers."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+import websockets
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from taskflow_common.events.contracts.tasks import (
@@ -118,3 +120,28 @@ async def await_for(predicate: Callable[[], Any], within: float = 15.0) -> Any:
         if value or time.monotonic() > deadline:
             return value
         await asyncio.sleep(0.1)
+
+
+def ws_connect(server: str, token: str, query: str = "") -> Any:
+    """/ws/notifications on `server` with the token as the `bearer` subprotocol pair."""
+    return websockets.connect(
+        f"ws://{server}/ws/notifications{query}", subprotocols=["bearer", token]
+    )
+
+
+async def ws_frames(ws: Any, quiet_for: float) -> list[dict[str, Any]]:
+    """Frames (heartbeats left out) until no other frame arrives for `quiet_for` seconds.
+
+    Heartbeats do not restart the wait, so a short heartbeat interval cannot keep it open.
+    """
+    frames = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + quiet_for
+    try:
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), deadline - loop.time()))
+            if frame["type"] not in {"ping", "pong"}:
+                frames.append(frame)
+                deadline = loop.time() + quiet_for
+    except TimeoutError:
+        return frames

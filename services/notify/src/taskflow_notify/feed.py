@@ -15,8 +15,10 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Max, Min
+from django.utils import timezone
 
 from taskflow_notify.cursors import encode_sync_token
+from taskflow_notify.metrics import FEED_APPENDED, FEED_LAG
 from taskflow_notify.models import FeedEntry, FeedHead
 
 
@@ -77,6 +79,8 @@ def feed_append(
             )
         )
     FeedEntry.objects.bulk_create(entries)
+    FEED_APPENDED.inc(len(entries))
+    FEED_LAG.observe(max((timezone.now() - occurred_at).total_seconds(), 0.0))
     return [FeedPush(e.user_id, e.position, positioned(e.frame, e.position)) for e in entries]
 
 
@@ -104,12 +108,18 @@ def feed_head(*, user_id: str) -> int:
     return FeedHead.objects.filter(user_id=user_id).values_list("position", flat=True).first() or 0
 
 
-def feed_after(*, user_id: str, position: int, limit: int) -> list[FeedEntry]:
-    """The entries after `position`, oldest first; FeedGoneError if that is not servable."""
+def feed_head_serving(*, user_id: str, position: int) -> int:
+    """The feed's head, if everything after `position` is still kept; else FeedGoneError."""
     head = FeedHead.objects.filter(user_id=user_id).first()
     newest, pruned = (head.position, head.pruned_through) if head else (0, 0)
     if position > newest or position < pruned:
         raise FeedGoneError(position)
+    return newest
+
+
+def feed_after(*, user_id: str, position: int, limit: int) -> list[FeedEntry]:
+    """The entries after `position`, oldest first; FeedGoneError if that is not servable."""
+    feed_head_serving(user_id=user_id, position=position)
     return feed_between(user_id=user_id, after=position, upto=None, limit=limit)
 
 

@@ -25,7 +25,7 @@ from taskflow_notify import selectors
 from taskflow_notify.feed import FeedFrame, FeedPush, feed_append
 from taskflow_notify.frames import notification_frame
 from taskflow_notify.kinds import Channel, Kind
-from taskflow_notify.metrics import FEED_APPENDED, FEED_LAG, NOTIFICATIONS_CREATED
+from taskflow_notify.metrics import NOTIFICATIONS_CREATED
 from taskflow_notify.models import (
     Delivery,
     Notification,
@@ -100,9 +100,6 @@ def event_ingest(*, envelope: RawEnvelope, enqueue: DeliveryEnqueuer) -> IngestO
         pushes = feed_append(
             event_id=envelope.event_id, occurred_at=envelope.occurred_at, frames=frames
         )
-        if frames:
-            FEED_APPENDED.inc(len(frames))
-            FEED_LAG.observe(max((timezone.now() - envelope.occurred_at).total_seconds(), 0.0))
         jobs = [(d.channel, str(d.id)) for d in pending]
         if jobs:
             transaction.on_commit(lambda: _enqueue_all(enqueue, jobs))

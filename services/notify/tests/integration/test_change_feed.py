@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-import websockets
 from asgiref.sync import sync_to_async
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.utils import timezone
@@ -20,27 +19,6 @@ from taskflow_notify import feed, services
 from taskflow_notify.consumers.events import make_event_handler
 from taskflow_notify.container import container
 from taskflow_notify.pushes import LivePublishError, push_outcome
-
-
-def _connect(server: str, token: str, query: str = "") -> Any:
-    return websockets.connect(
-        f"ws://{server}/ws/notifications{query}", subprotocols=["bearer", token]
-    )
-
-
-async def _frames(ws: Any, quiet_for: float) -> list[dict[str, Any]]:
-    """Frames (heartbeats left out) until no other frame arrives for `quiet_for` seconds."""
-    frames = []
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + quiet_for
-    try:
-        while True:
-            frame = json.loads(await asyncio.wait_for(ws.recv(), deadline - loop.time()))
-            if frame["type"] not in {"ping", "pong"}:
-                frames.append(frame)
-                deadline = loop.time() + quiet_for
-    except TimeoutError:
-        return frames
 
 
 @sync_to_async
@@ -62,18 +40,18 @@ async def test_every_change_gets_the_next_position_and_a_token_replays_what_foll
     user = nh.new_user_id()
     token = notify_test_issuer.token(user)
     events = [nh.task_created(user, title=f"task {i}") for i in range(6)]
-    async with _connect(notify_server, token) as ws:
+    async with nh.ws_connect(notify_server, token) as ws:
         for e in events[:3]:
             await handler(e)
-        live = await _frames(ws, 1.0)
+        live = await nh.ws_frames(ws, 1.0)
     assert [f["pos"] for f in live] == [1, 2, 3]
     assert [f["task"]["title"] for f in live] == ["task 0", "task 1", "task 2"]
     resume_from = live[-1]["sync_token"]
 
     for e in events[3:]:  # while the client is away
         await handler(e)
-    async with _connect(notify_server, token, f"?since={resume_from}") as ws:
-        replayed = await _frames(ws, 1.0)
+    async with nh.ws_connect(notify_server, token, f"?since={resume_from}") as ws:
+        replayed = await nh.ws_frames(ws, 1.0)
     assert [(f["type"], f.get("pos")) for f in replayed] == [
         ("task.changed", 4),
         ("task.changed", 5),
@@ -109,12 +87,12 @@ async def test_frames_lost_by_the_channel_layer_are_filled_in_order_from_the_fee
 ) -> None:
     handler = make_event_handler()
     user = nh.new_user_id()
-    async with _connect(notify_server, notify_test_issuer.token(user)) as ws:
+    async with nh.ws_connect(notify_server, notify_test_issuer.token(user)) as ws:
         await handler(nh.task_created(user, title="a"))
         for title in ("b", "c"):  # stored, but their live frames never reach the layer
             await _store_only(nh.task_created(user, title=title))
         await handler(nh.task_created(user, title="d"))
-        seen = await _frames(ws, 1.0)
+        seen = await nh.ws_frames(ws, 1.0)
     assert [(f["pos"], f["task"]["title"]) for f in seen] == [
         (1, "a"),
         (2, "b"),
@@ -128,10 +106,10 @@ async def test_the_heartbeat_fills_a_gap_at_the_end_of_a_burst(
 ) -> None:
     monkeypatch.setattr(container().settings, "ws_heartbeat_seconds", 0.5)
     user = nh.new_user_id()
-    async with _connect(notify_server, notify_test_issuer.token(user)) as ws:
+    async with nh.ws_connect(notify_server, notify_test_issuer.token(user)) as ws:
         for title in ("x", "y"):
             await _store_only(nh.task_created(user, title=title))
-        seen = await _frames(ws, 2.0)
+        seen = await nh.ws_frames(ws, 2.0)
         ping = json.loads(await asyncio.wait_for(ws.recv(), 5.0))
     assert [(f["pos"], f["task"]["title"]) for f in seen] == [(1, "x"), (2, "y")]
     assert ping["type"] == "ping"
@@ -146,11 +124,11 @@ async def test_a_redelivered_event_is_stored_once_and_reaches_the_client_once(
     # A task created with an assignee: `created` (a task change) then `assigned` (news).
     created = nh.task_created(owner, assignee_id=assignee)
     assigned = nh.task_assigned(owner, assignee, id=created.data["task"]["id"])
-    async with _connect(notify_server, notify_test_issuer.token(assignee)) as ws:
+    async with nh.ws_connect(notify_server, notify_test_issuer.token(assignee)) as ws:
         firsts = [await _store_only(e) for e in (created, assigned)]
         for event in (created, assigned, created, assigned):
             await handler(event)  # redelivered (e.g. the first publish failed): published again
-        seen = await _frames(ws, 1.0)
+        seen = await nh.ws_frames(ws, 1.0)
     seconds = [await _store_only(e) for e in (created, assigned)]
     assert [[(p.user_id, p.position) for p in o.pushes] for o in firsts] == [
         [(p.user_id, p.position) for p in o.pushes] for o in seconds
@@ -186,8 +164,8 @@ async def test_a_token_past_retention_gets_resync_on_the_socket_and_410_on_rest(
         max_entries_per_user=10_000,
     )
     assert pruned.deleted >= 3
-    async with _connect(notify_server, token, f"?since={old_token}") as ws:
-        frames = await _frames(ws, 1.0)
+    async with nh.ws_connect(notify_server, token, f"?since={old_token}") as ws:
+        frames = await nh.ws_frames(ws, 1.0)
     assert [f["type"] for f in frames] == ["resync"]
     assert frames[0]["sync_token"] == feed.positioned({}, 3)["sync_token"]
     async with _api(notify_server, token) as api:
@@ -208,13 +186,13 @@ async def test_gaining_and_losing_a_project_is_in_the_feed(
     owner, member = nh.new_user_id(), nh.new_user_id()
     project = nh.new_user_id()
     await handler(nh.project_created(owner, project))
-    async with _connect(notify_server, notify_test_issuer.token(member)) as ws:
+    async with nh.ws_connect(notify_server, notify_test_issuer.token(member)) as ws:
         await handler(nh.member_added(owner, project, member))
         await handler(nh.task_created(owner, project_id=project, title="shared"))
         removed = ProjectMemberRemovedV1(project_id=project, user_id=member)
         await handler(nh.envelope(removed, owner))
         await handler(nh.task_created(owner, project_id=project, title="after"))
-        seen = await _frames(ws, 1.0)
+        seen = await nh.ws_frames(ws, 1.0)
     assert [(f["type"], f.get("access") or f["task"]["title"]) for f in seen] == [
         ("access.changed", "gained"),
         ("task.changed", "shared"),

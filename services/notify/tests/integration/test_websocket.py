@@ -13,18 +13,6 @@ import websockets
 from taskflow_notify.consumers.events import make_event_handler
 
 
-async def _frames(ws: Any, quiet_for: float) -> list[dict[str, Any]]:
-    """Every non-heartbeat frame, until none arrives for `quiet_for` seconds."""
-    frames = []
-    try:
-        while True:
-            frame = json.loads(await asyncio.wait_for(ws.recv(), quiet_for))
-            if frame["type"] not in {"ping", "pong"}:
-                frames.append(frame)
-    except TimeoutError:
-        return frames
-
-
 async def _until(ws: Any, predicate: Any, within: float = 5.0) -> dict[str, Any]:
     async def loop() -> dict[str, Any]:
         while True:
@@ -33,12 +21,6 @@ async def _until(ws: Any, predicate: Any, within: float = 5.0) -> dict[str, Any]
                 return frame
 
     return await asyncio.wait_for(loop(), within)
-
-
-def _connect(server: str, token: str, query: str = "") -> Any:
-    return websockets.connect(
-        f"ws://{server}/ws/notifications{query}", subprotocols=["bearer", token]
-    )
 
 
 async def test_task_changes_reach_only_the_people_who_can_see_them(
@@ -50,9 +32,9 @@ async def test_task_changes_reach_only_the_people_who_can_see_them(
     await handler(nh.project_created(carol, project))
     await handler(nh.member_added(carol, project, alice))
     async with (
-        _connect(notify_server, notify_test_issuer.token(alice)) as ws_a,
-        _connect(notify_server, notify_test_issuer.token(bob)) as ws_b,
-        _connect(notify_server, notify_test_issuer.token(carol)) as ws_c,
+        nh.ws_connect(notify_server, notify_test_issuer.token(alice)) as ws_a,
+        nh.ws_connect(notify_server, notify_test_issuer.token(bob)) as ws_b,
+        nh.ws_connect(notify_server, notify_test_issuer.token(carol)) as ws_c,
     ):
         assert ws_a.subprotocol == "bearer"
         own = nh.task_created(alice)
@@ -60,14 +42,14 @@ async def test_task_changes_reach_only_the_people_who_can_see_them(
         await handler(own)
         await handler(shared)
 
-        seen_by_a = await _frames(ws_a, 1.0)
+        seen_by_a = await nh.ws_frames(ws_a, 1.0)
         assert [(f["type"], f["change"], f["task"]["id"]) for f in seen_by_a] == [
             ("task.changed", "created", own.data["task"]["id"]),
             ("task.changed", "created", shared.data["task"]["id"]),
         ]
-        seen_by_c = await _frames(ws_c, 0.3)
+        seen_by_c = await nh.ws_frames(ws_c, 0.3)
         assert [f["task"]["id"] for f in seen_by_c] == [shared.data["task"]["id"]]
-        assert await _frames(ws_b, 0.3) == []  # Bob sees neither task
+        assert await nh.ws_frames(ws_b, 0.3) == []  # Bob sees neither task
 
 
 async def test_reconnect_with_since_replays_exactly_what_was_missed_in_order(
@@ -76,7 +58,7 @@ async def test_reconnect_with_since_replays_exactly_what_was_missed_in_order(
     handler = make_event_handler()
     owner, user = nh.new_user_id(), nh.new_user_id()
     token = notify_test_issuer.token(user)
-    async with _connect(notify_server, token) as ws:
+    async with nh.ws_connect(notify_server, token) as ws:
         await handler(nh.task_assigned(owner, user, title="before the outage"))
         first = await _until(ws, lambda f: f["type"] == "notification")
     assert first["title"] == '"before the outage" was assigned to you'
@@ -85,8 +67,8 @@ async def test_reconnect_with_since_replays_exactly_what_was_missed_in_order(
     for envelope in missed:
         await handler(envelope)
 
-    async with _connect(notify_server, token, f"?since={first['cursor']}") as ws:
-        replayed = await _frames(ws, 1.0)
+    async with nh.ws_connect(notify_server, token, f"?since={first['cursor']}") as ws:
+        replayed = await nh.ws_frames(ws, 1.0)
     assert [f["type"] for f in replayed] == ["notification"] * 3 + ["replay.done"]
     assert [f["title"] for f in replayed[:3]] == [
         f'"missed {i}" was assigned to you' for i in range(3)
@@ -100,10 +82,10 @@ async def test_replay_then_live_without_duplicates(
     handler = make_event_handler()
     owner, user = nh.new_user_id(), nh.new_user_id()
     await handler(nh.task_assigned(owner, user, title="old"))
-    async with _connect(notify_server, notify_test_issuer.token(user), "?since=bjE6MA") as ws:
+    async with nh.ws_connect(notify_server, notify_test_issuer.token(user), "?since=bjE6MA") as ws:
         await _until(ws, lambda f: f["type"] == "replay.done")
         await handler(nh.task_assigned(owner, user, title="live"))
-        live = await _frames(ws, 1.0)
+        live = await nh.ws_frames(ws, 1.0)
     assert [f.get("title") for f in live] == ['"live" was assigned to you']
 
 
@@ -142,9 +124,9 @@ async def test_token_expiry_closes_with_4401(
 ) -> None:
     # The verifier allows 10 s of leeway; a token with 1 s left is valid now, expired soon.
     token = notify_test_issuer.token(nh.new_user_id(), lifetime=1)
-    async with _connect(notify_server, token) as ws:
+    async with nh.ws_connect(notify_server, token) as ws:
         with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
-            await _frames(ws, 10.0)
+            await nh.ws_frames(ws, 10.0)
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4401
 
@@ -154,7 +136,7 @@ async def test_metrics_count_connections_and_deliveries(
 ) -> None:
     handler = make_event_handler()
     user = nh.new_user_id()
-    async with _connect(notify_server, notify_test_issuer.token(user)) as ws:
+    async with nh.ws_connect(notify_server, notify_test_issuer.token(user)) as ws:
         async with httpx.AsyncClient() as client:
             text = (await client.get(f"http://{notify_server}/metrics")).text
         gauge = [
@@ -178,7 +160,7 @@ async def test_an_idle_connection_still_hears_after_redis_read_timeouts(
     # redis-py's default 5 s read timeout used to kill quiet pub/sub subscribers
     # (channels_redis issue 422); the layer is configured with socket_timeout=None.
     user = nh.new_user_id()
-    async with _connect(notify_server, notify_test_issuer.token(user)) as ws:
+    async with nh.ws_connect(notify_server, notify_test_issuer.token(user)) as ws:
         await asyncio.sleep(7)
         await make_event_handler()(nh.task_created(user))
         frame = await _until(ws, lambda f: f["type"] == "task.changed")
@@ -198,7 +180,7 @@ async def test_a_burst_reaches_every_connection_complete_and_in_order(
     layer = get_channel_layer()
     token = notify_test_issuer.token(user)
     burst = 1000
-    conns = [_connect(notify_server, token) for _ in range(5)]
+    conns = [nh.ws_connect(notify_server, token) for _ in range(5)]
     sockets = [await c.__aenter__() for c in conns]
     try:
         for version in range(1, burst + 1):
@@ -206,7 +188,7 @@ async def test_a_burst_reaches_every_connection_complete_and_in_order(
             frame = positioned({"type": "task.changed", "change": "updated", "task": task}, version)
             await push_outcome(layer, IngestOutcome(None, [FeedPush(user, version, frame)]))
         for ws in sockets:
-            versions = [f["task"]["version"] for f in await _frames(ws, 2.0)]
+            versions = [f["task"]["version"] for f in await nh.ws_frames(ws, 2.0)]
             assert versions == list(range(1, burst + 1))  # none dropped, none reordered
     finally:
         for c in conns:

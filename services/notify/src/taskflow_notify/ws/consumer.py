@@ -117,27 +117,16 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
         """Everything after a sync token, in order; a token past retention gets `resync`."""
         assert self.user_id is not None
         try:
-            rows = await database_sync_to_async(feed.feed_after)(
-                user_id=self.user_id, position=after, limit=REPLAY_BATCH
+            head = await database_sync_to_async(feed.feed_head_serving)(
+                user_id=self.user_id, position=after
             )
         except feed.FeedGoneError:
             self.last_pos = await database_sync_to_async(feed.feed_head)(user_id=self.user_id)
             await self._send_resync()
             return
         self.last_pos = after
-        while rows:
-            for row in rows:
-                await self._send_entry(row)
-            if len(rows) < REPLAY_BATCH:
-                break
-            rows = await database_sync_to_async(feed.feed_between)(
-                user_id=self.user_id, after=self.last_pos, upto=None, limit=REPLAY_BATCH
-            )
-        await self.send(
-            text_data=json.dumps(
-                {"type": "replay.done", "sync_token": encode_sync_token(self.last_pos)}
-            )
-        )
+        await self._send_stored(upto=head)
+        await self._send_replay_done()
 
     async def _replay_notifications(self, after_seq: int) -> None:
         """Older clients' `n1` cursors: stored notifications only (sync tokens replace them)."""
@@ -152,11 +141,11 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
                 last_seq = row.seq
             if len(rows) < REPLAY_BATCH:
                 break
-        await self.send(
-            text_data=json.dumps(
-                {"type": "replay.done", "sync_token": encode_sync_token(self.last_pos)}
-            )
-        )
+        await self._send_replay_done()
+
+    async def _send_replay_done(self) -> None:
+        done = {"type": "replay.done", "sync_token": encode_sync_token(self.last_pos)}
+        await self.send(text_data=json.dumps(done))
 
     async def _send_entry(self, row: FeedEntry) -> None:
         await self.send(text_data=json.dumps(feed.positioned(row.frame, row.position)))
@@ -170,9 +159,13 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             )
         )
 
-    async def _fill_gap(self, upto: int) -> None:
-        """Send the stored frames after `last_pos` up to `upto` (the live stream lost them)."""
+    async def _send_stored(self, upto: int) -> int:
+        """Send the stored frames after `last_pos` up to `upto`, in pages; how many were sent.
+
+        A hole in the stored positions (pruned meanwhile) sends `resync` instead.
+        """
         assert self.user_id is not None
+        sent = 0
         while self.last_pos < upto:
             rows = await database_sync_to_async(feed.feed_between)(
                 user_id=self.user_id, after=self.last_pos, upto=upto, limit=REPLAY_BATCH
@@ -180,10 +173,15 @@ class NotificationsConsumer(AsyncWebsocketConsumer):
             if not rows or rows[0].position != self.last_pos + 1:
                 self.last_pos = upto  # pruned meanwhile: the client must refetch
                 await self._send_resync()
-                return
+                return sent
             for row in rows:
                 await self._send_entry(row)
-            FEED_GAPS_FILLED.inc(len(rows))
+            sent += len(rows)
+        return sent
+
+    async def _fill_gap(self, upto: int) -> None:
+        """The live stream lost the frames up to `upto`: send them from the feed."""
+        FEED_GAPS_FILLED.inc(await self._send_stored(upto))
 
     async def _expire_at(self, expires_at: float) -> None:
         await asyncio.sleep(max(expires_at - time.time(), 0.0))
