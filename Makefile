@@ -5,7 +5,7 @@ UV_VERSION := 0.13.9
 # uv from PATH, else the one pip installs next to python3 (scripts/bootstrap does that).
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: help bootstrap run test test-security audit lint unit up down status schemas test-llm bench clean
+.PHONY: help bootstrap run test test-security test-chaos audit lint unit up down status schemas test-llm bench clean
 
 help:
 	@echo "make run      serve the whole suite in one process on http://127.0.0.1:8080 (embedded mode)"
@@ -14,6 +14,7 @@ help:
 	@echo "make down     stop the services and the stack"
 	@echo "make test-security  the security suite alone (restarts the distributed suite; tests/security)"
 	@echo "make audit    pip-audit over uv.lock (needs a reachable vulnerability service; not in make test)"
+	@echo "make test-chaos  the full chaos run (5,000 changes, every fault; about 16 min)"
 	@echo "make lint     ruff, ruff format --check, mypy, import-linter"
 	@echo "make unit     unit tests only (no stack needed)"
 	@echo "make schemas  regenerate the event contracts' JSON Schemas"
@@ -37,6 +38,10 @@ test-security: bootstrap
 # this machine reaches neither; the script fails loudly instead of reporting "no known issues".
 audit: bootstrap
 	scripts/audit
+
+test-chaos: bootstrap
+	scripts/stack up
+	scripts/test --chaos
 
 lint: bootstrap
 	scripts/test --lint-only

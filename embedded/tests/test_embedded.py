@@ -1,9 +1,11 @@
 """The embedded suite as a real process: `python -m taskflow_embedded` on a free port."""
 
 import os
-import socket
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,69 +14,48 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
+from .conftest import EmbeddedRun, free_port, suite_env  # type: ignore[import-not-found]
+
 SERVICES = ("tasks", "suggest", "notify", "admin")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKFLOW_")}
-    env.update({"TASKFLOW_LOG_JSON": "false", "OTEL_SDK_DISABLED": "true", **extra})
-    return env
+@pytest.fixture(scope="module")
+def embedded_metrics_port() -> int:
+    return free_port()
 
 
 @pytest.fixture(scope="module")
-def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data_dir = tmp_path_factory.mktemp("embedded") / ".data"
-    port = _free_port()
-    log_path = data_dir.parent / "embedded.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "taskflow_embedded",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data_dir),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=_env(),
-        )
-    base = f"http://127.0.0.1:{port}"
+def embedded_run(embedded_metrics_port: int) -> Iterator[EmbeddedRun]:
+    # Not pytest's tmp_path (0700 under root): the database server's OS user must reach it.
+    root = Path(tempfile.mkdtemp(prefix="taskflow-embedded-"))
+    root.chmod(0o755)
+    run = EmbeddedRun(root / ".data", TASKFLOW_METRICS_PORT=str(embedded_metrics_port))
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"embedded suite exited:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail(f"embedded suite did not start:\n{log_path.read_text()[-3000:]}")
-        yield base
+        run.start()
+        yield run
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        if run.process is not None and run.process.poll() is None:
+            run.stop(signal.SIGTERM)
+        shutil.rmtree(root, ignore_errors=True)
 
 
-def test_gateway_and_every_service_are_alive_and_ready(embedded: str) -> None:
+@pytest.fixture(scope="module")
+def embedded(embedded_run: EmbeddedRun) -> str:
+    return embedded_run.url
+
+
+def test_gateway_and_every_service_are_alive_and_ready(
+    embedded: str, embedded_metrics_port: int
+) -> None:
     assert httpx.get(f"{embedded}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{embedded}/readyz", timeout=10)
-    assert ready.status_code == 200, ready.text
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"}), ready.text
+    operators = f"http://127.0.0.1:{embedded_metrics_port}"
+    detailed = httpx.get(f"{operators}/readyz", timeout=10).json()
+    assert httpx.get(f"{embedded}/metrics", timeout=10).status_code == 404
+    assert "taskflow_http_requests_total" in httpx.get(f"{operators}/metrics", timeout=10).text
     for service in SERVICES:
-        assert f"upstream:{service}" in ready.json()["checks"]
+        assert detailed["checks"][f"upstream:{service}"] == "ok"
         health = httpx.get(f"{embedded}/healthz/{service}", timeout=10)
         assert health.status_code == 200, (service, health.text)
         readiness = httpx.get(f"{embedded}/readyz/{service}", timeout=10)
@@ -142,17 +123,18 @@ def test_refuses_to_start_in_production(tmp_path: Path) -> None:
             "-m",
             "taskflow_embedded",
             "--port",
-            str(_free_port()),
+            str(free_port()),
             "--data-dir",
             str(tmp_path / ".data"),
         ],
-        env=_env(TASKFLOW_ENV="production"),
+        env=suite_env(TASKFLOW_ENV="production"),
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode != 0
     assert "production" in result.stderr
+    assert not (tmp_path / ".data").exists()  # no database server was initialised or started
 
 
 async def test_a_task_change_reaches_the_websocket_through_the_gateway(embedded: str) -> None:

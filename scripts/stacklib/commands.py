@@ -13,11 +13,34 @@ from .keycloak import ISSUER, Keycloak
 from .postgres import PORT as PG_PORT
 from .postgres import Postgres
 from .rabbitmq import AMQP_PORT, MANAGEMENT_PORT, RabbitMQ
-from .simple import REDIS_PORT, Helm, Jaeger, Mailpit, Redis
+from .simple import (
+    REDIS_PORT,
+    Actionlint,
+    Chromium,
+    Helm,
+    Jaeger,
+    Mailpit,
+    Promtool,
+    ReadmeGenerator,
+    Redis,
+)
 
 # Start order; `down` goes in reverse. Keycloak last: it needs Postgres and is the slowest.
 COMPONENTS: dict[str, Component] = {
-    c.name: c for c in (Postgres(), Redis(), RabbitMQ(), Mailpit(), Jaeger(), Helm(), Keycloak())
+    c.name: c
+    for c in (
+        Postgres(),
+        Redis(),
+        RabbitMQ(),
+        Mailpit(),
+        Jaeger(),
+        Helm(),
+        Actionlint(),
+        Promtool(),
+        Chromium(),
+        ReadmeGenerator(),
+        Keycloak(),
+    )
 }
 
 
@@ -235,15 +258,24 @@ def env_lines() -> list[tuple[str, str]]:
         ("TASKFLOW_MAILPIT_URL", f"http://{HOST}:{Mailpit.ports['http']}"),
         ("TASKFLOW_JAEGER_QUERY_URL", f"http://{HOST}:{Jaeger.ports['query']}"),
         ("TASKFLOW_HELM_BIN", str(BIN / "helm")),
+        ("TASKFLOW_ACTIONLINT_BIN", str(BIN / "actionlint")),
+        ("TASKFLOW_PROMTOOL_BIN", str(BIN / "promtool")),
+        ("TASKFLOW_README_GENERATOR_BIN", str(ReadmeGenerator().binary)),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://{HOST}:{Jaeger.ports['otlp-grpc']}"),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
     ]
 
 
+def env_values() -> dict[str, str]:
+    """The settings services and tests use to reach the stack (`scripts/stack env` prints them)."""
+    values = dict(env_lines())
+    for key in ("TASKFLOW_KEYCLOAK_GATEWAY_SECRET", "TASKFLOW_KEYCLOAK_ADMIN_UI_SECRET"):
+        values[key] = os.environ.get(key, values[key])  # the value Keycloak imported
+    return values
+
+
 def env(export: bool) -> int:
-    for key, value in env_lines():
-        if key in ("TASKFLOW_KEYCLOAK_GATEWAY_SECRET", "TASKFLOW_KEYCLOAK_ADMIN_UI_SECRET"):
-            value = os.environ.get(key, value)  # the value Keycloak imported
+    for key, value in env_values().items():
         print(f"{'export ' if export else ''}{key}={value}")
     return 0
 

@@ -18,7 +18,10 @@ from pathlib import Path
 
 HOST = "127.0.0.1"
 ROOT = Path(__file__).resolve().parents[2]
-STATE = ROOT / ".stack"
+# The real path: a checkout may link .stack to another checkout's, and servers record absolute
+# paths in their data (each RabbitMQ quorum queue stores its data directory when it is
+# declared): a path through a link breaks that queue for good once the link is removed.
+STATE = (ROOT / ".stack").resolve()
 DEPLOY = ROOT / "deploy"
 CACHE = Path(os.environ.get("TASKFLOW_CACHE_DIR") or Path.home() / ".cache" / "taskflow")
 BIN = CACHE / "bin"
@@ -142,13 +145,12 @@ def spawn(
     pid_file: Path,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    by: str = "scripts/stack",
 ) -> int:
     """Start a long-running foreground program detached in its own session; record its pid."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
-        out.write(
-            f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} scripts/stack: {' '.join(cmd)}\n".encode()
-        )
+        out.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} {by}: {' '.join(cmd)}\n".encode())
         out.flush()
         proc = subprocess.Popen(
             list(cmd),
@@ -276,6 +278,19 @@ def apt_install(*packages: str) -> None:
         env=env,
         timeout=1200,
     )
+
+
+def apt_download(package: str, dest: Path) -> None:
+    """apt-get download one package's .deb into dest (no install), updating the lists once if
+    this machine's are too old to know it."""
+    global _apt_updated
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    dest.chmod(0o777)  # apt-get download drops to the _apt user where it can
+    if run(["apt-get", "download", "-q", package], cwd=dest, env=env, check=False).returncode:
+        if not _apt_updated:
+            run(["apt-get", "update", "-q"], env=env, timeout=600)
+            _apt_updated = True
+        run(["apt-get", "download", "-q", package], cwd=dest, env=env, timeout=600)
 
 
 def find_go() -> str:

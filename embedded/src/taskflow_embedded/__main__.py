@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, NoReturn
 
-import uvicorn
-
-from taskflow_common.logs import configure_logging
-from taskflow_common.telemetry import init_telemetry
-from taskflow_embedded.composition import ProductionRefusedError, build_embedded_app
-from taskflow_embedded.config import EmbeddedSettings
+from taskflow_common.listeners import serve_http
+from taskflow_common.process import start_observability
+from taskflow_embedded.config import PRODUCTION_REFUSED, EmbeddedSettings
+from taskflow_embedded.instance_lock import AlreadyRunningError, InstanceLock
+from taskflow_embedded.postgres import EmbeddedPostgres, PostgresError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,26 +28,56 @@ def main(argv: list[str] | None = None) -> int:
         if v is not None
     }
     settings = EmbeddedSettings(**overrides)
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    init_telemetry(
-        settings.otel_service_name or settings.service_name,
-        otlp_endpoint=settings.otel_exporter_otlp_endpoint,
-        otlp_protocol=settings.otel_exporter_otlp_protocol,
-        disabled=settings.otel_sdk_disabled,
-    )
-    try:
-        app = build_embedded_app(settings)
-    except ProductionRefusedError as exc:
-        print(exc, file=sys.stderr)
+    # The one process's logs and telemetry; the services it composes start none of their own.
+    start_observability(settings, settings.service_name)
+    if settings.is_production:
+        # Before anything touches the data directory or starts a server.
+        print(PRODUCTION_REFUSED, file=sys.stderr)
         return 2
-    print(
-        f"TaskFlow (embedded) on {settings.public_url}  — API docs: {settings.public_url}/docs",
-        file=sys.stderr,
-    )
-    uvicorn.run(
+    lock = InstanceLock(settings.data_dir)
+    try:
+        lock.acquire()
+    except AlreadyRunningError as exc:
+        print(f"taskflow_embedded: {exc}", file=sys.stderr)
+        return 3
+    # SIGTERM unwinds like Ctrl-C, so the database server stops with the suite; uvicorn
+    # handles both signals while it serves and re-raises them when it is done.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    postgres = EmbeddedPostgres(settings.data_dir)
+    try:
+        # The server starts while every service's code is imported (seconds; imported only
+        # now, so a refused second run does not wait for it).
+        with ThreadPoolExecutor(1, thread_name_prefix="postgres") as starting:
+            started = starting.submit(postgres.start)
+            from taskflow_embedded.composition import build_embedded_app
+
+            database_url = started.result()
+        app = build_embedded_app(settings, database_url=database_url)
+        print(
+            f"TaskFlow (embedded) on {settings.public_url}  — API docs: {settings.public_url}/docs",
+            file=sys.stderr,
+        )
+        _serve(app, settings)
+    except PostgresError as exc:
+        print(f"taskflow_embedded: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        # A second Ctrl-C or SIGTERM must not cut the server's stop short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        postgres.stop()
+        lock.release()
+    return 0
+
+
+def _serve(app: Any, settings: EmbeddedSettings) -> None:
+    serve_http(
         app,
         host=settings.host,
         port=settings.port,
+        metrics_port=settings.metrics_port,
         access_log=False,
         log_config=None,
         server_header=False,
@@ -53,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         # The gateway decides the client IP itself (trusted proxies only).
         proxy_headers=False,
     )
-    return 0
+
+
+def _exit_on_sigterm(_signum: int, _frame: Any) -> NoReturn:
+    raise SystemExit(128 + signal.SIGTERM)
 
 
 if __name__ == "__main__":

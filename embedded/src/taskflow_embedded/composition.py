@@ -14,7 +14,7 @@ from taskflow_auth_gateway.infrastructure.ratelimit.memory import InMemoryRateLi
 from taskflow_auth_gateway.infrastructure.upstream.asgi import AppLifespan, AsgiUpstream
 from taskflow_common.auth import static_jwks_source
 from taskflow_common.messaging import InProcessEventBus
-from taskflow_embedded.config import EmbeddedSettings
+from taskflow_embedded.config import PRODUCTION_REFUSED, EmbeddedSettings
 from taskflow_embedded.services import SharedParts, build_service_apps
 
 log = logging.getLogger(__name__)
@@ -24,12 +24,11 @@ class ProductionRefusedError(RuntimeError):
     pass
 
 
-def build_embedded_app(settings: EmbeddedSettings) -> Any:
+def build_embedded_app(settings: EmbeddedSettings, *, database_url: str) -> Any:
+    """`database_url`: the application role's URL on the embedded PostgreSQL (every service
+    gets it and keeps to its own schema)."""
     if settings.is_production:
-        raise ProductionRefusedError(
-            "taskflow_embedded refuses to start with TASKFLOW_ENV=production: the embedded mode "
-            "runs a development identity provider and SQLite. Deploy the distributed services."
-        )
+        raise ProductionRefusedError(PRODUCTION_REFUSED)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     gateway_settings = GatewaySettings(
         env=settings.env,
@@ -56,6 +55,7 @@ def build_embedded_app(settings: EmbeddedSettings) -> Any:
         issuer=identity.issuer,
         audience=gateway_settings.oidc_audience,
         data_dir=settings.data_dir,
+        database_url=database_url,
         user_directory=identity,
     )
     apps = build_service_apps(shared)

@@ -1,8 +1,9 @@
 """The embedded mode's one Django settings module: notify's and admin's apps together.
 
 Django allows one settings module per process, so the embedded mode composes the two
-services' settings pieces here: one SQLite file under the data directory, the in-memory
-channel layer, eager Celery, and email printed to the console unless
+services' settings pieces here: the embedded PostgreSQL with each service's schema behind its
+own database alias (notify's `default`, admin's `admin`; `django_router`, ADR 0011), the
+in-memory channel layer, eager Celery, and email printed to the console unless
 TASKFLOW_EMAIL_BACKEND=smtp (or locmem) says otherwise. Each service keeps its own apps,
 models and migrations.
 """
@@ -21,11 +22,12 @@ from taskflow_common.djangoweb.proxy import (  # noqa: F401
     USE_X_FORWARDED_HOST,
 )
 from taskflow_embedded.config import EmbeddedSettings
+from taskflow_embedded.django_app import DATABASE_URL_ENV
 from taskflow_notify.config import NotifySettings
 from taskflow_notify.settings import parts as notify_parts
 
 _embedded = EmbeddedSettings()
-_database_url = f"sqlite:///{(_embedded.data_dir / 'django.sqlite3').resolve()}"
+_database_url = os.environ[DATABASE_URL_ENV]
 _notify = NotifySettings(
     database_url=_database_url,
     channel_layer="memory",
@@ -62,15 +64,20 @@ TEMPLATES = [
         "OPTIONS": {"context_processors": admin_parts.CONTEXT_PROCESSORS},
     }
 ]
-STATIC_URL = "/static/"
 REST_FRAMEWORK = notify_parts.REST_FRAMEWORK
 LOGGING_CONFIG = None
-DATABASES = {"default": database(_database_url, "unused-on-sqlite")}
+# alias -> schema, as each service has it in the distributed mode.
+TASKFLOW_SCHEMAS = {"default": _notify.db_schema, "admin": _admin.db_schema}
+DATABASES = {alias: database(_database_url, schema) for alias, schema in TASKFLOW_SCHEMAS.items()}
+DATABASE_ROUTERS = ["taskflow_embedded.django_router.ServiceSchemaRouter"]
 
 globals().update(
     {
         "CHANNEL_LAYERS": notify_parts.channel_layers(_notify),
         **notify_parts.email(_notify),
         **notify_parts.celery(_notify),
+        **admin_parts.STATIC_FILES,
+        **admin_parts.oidc(_admin),
+        **admin_parts.sessions(_admin),
     }
 )

@@ -24,6 +24,7 @@ class SharedParts:
     issuer: str
     audience: str
     data_dir: Path
+    database_url: str  # one database; each service keeps to its own schema, as distributed
     user_directory: Any  # get_user(user_id) -> (id, username, email) | None
 
 
@@ -34,11 +35,6 @@ class ServiceApps:
     django: Any  # notify + admin: one Django settings module per process
 
 
-def _sqlite_url(data_dir: Path, name: str) -> str:
-    # Plain sqlite:/// as in TASKFLOW_DATABASE_URL; each service picks its async driver.
-    return f"sqlite:///{(data_dir / f'{name}.sqlite3').resolve()}"
-
-
 def build_service_apps(shared: SharedParts) -> ServiceApps:
     common: dict[str, Any] = {
         "env": "development",
@@ -47,16 +43,12 @@ def build_service_apps(shared: SharedParts) -> ServiceApps:
     }
     tasks = tasks_bootstrap.create_app(
         # The outbox relay and the reminder scheduler run inside this process.
-        TasksSettings(
-            **common, background_workers=True, database_url=_sqlite_url(shared.data_dir, "tasks")
-        ),
+        TasksSettings(**common, background_workers=True, database_url=shared.database_url),
         bus=shared.bus,
         jwks=shared.jwks,
     )
     suggest = suggest_bootstrap.create_app(
-        SuggestSettings(
-            **common, mode="embedded", database_url=_sqlite_url(shared.data_dir, "suggest")
-        ),
+        SuggestSettings(**common, mode="embedded", database_url=shared.database_url),
         bus=shared.bus,
         jwks=shared.jwks,
         # Suggest reads tasks (and applies accepted priorities) through the tasks API,
@@ -70,5 +62,6 @@ def build_service_apps(shared: SharedParts) -> ServiceApps:
         issuer=shared.issuer,
         audience=shared.audience,
         data_dir=shared.data_dir.resolve(),
+        database_url=shared.database_url,
     )
     return ServiceApps(tasks=tasks, suggest=suggest, django=django)

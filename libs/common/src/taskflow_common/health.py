@@ -22,8 +22,17 @@ class ReadinessReport:
     ready: bool
     checks: dict[str, str]
 
-    def to_dict(self) -> dict[str, object]:
-        return {"status": "ready" if self.ready else "not ready", "checks": self.checks}
+    @property
+    def status(self) -> str:
+        return "ready" if self.ready else "not ready"
+
+    def public(self) -> dict[str, object]:
+        """What anyone may see (the public listener, kubelet probes): ready or not, no internals."""
+        return {"status": self.status}
+
+    def detailed(self) -> dict[str, object]:
+        """For operators (the metrics listener): every check by name, with why it is down."""
+        return {"status": self.status, "checks": self.checks}
 
 
 async def run_checks(

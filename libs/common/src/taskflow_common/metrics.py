@@ -15,6 +15,9 @@ METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 # Latency buckets for request/handler timings, in seconds (1 ms .. 10 s).
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# An event's age at consumption reaches minutes when a consumer was down or the outbox backed
+# up; the lag alert's threshold (30 s by default) must sit inside these bounds to ever fire.
+LAG_BUCKETS = (*LATENCY_BUCKETS, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
 
 
 def render_metrics(registry: CollectorRegistry = REGISTRY) -> bytes:
@@ -53,5 +56,5 @@ EVENT_LAG = Histogram(
     "taskflow_events_lag_seconds",
     "Age of an event (now minus occurred_at) when a consumer starts handling it.",
     ["consumer"],
-    buckets=LATENCY_BUCKETS,
+    buckets=LAG_BUCKETS,
 )

@@ -44,6 +44,11 @@ class BaseServiceSettings(BaseSettings):
     # JSON log lines with trace_id/span_id (false: plain text for local debugging).
     log_json: bool = True
 
+    # The metrics listener, on the same host: /metrics, and /readyz with each check's reason
+    # (serve roles also answer /healthz there). The public port never serves metrics; unset:
+    # none are served (notify's consume/worker fall back to 9104/9105).
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
     # Identity: where tokens come from and who they are for.
     oidc_issuer: str = "http://127.0.0.1:8180/realms/taskflow"
     # The audience every access token must carry.
@@ -54,6 +59,8 @@ class BaseServiceSettings(BaseSettings):
     jwt_leeway_seconds: int = Field(default=10, ge=0, le=120)
     # At most one JWKS refresh per interval when a token names an unknown kid.
     jwks_min_refresh_seconds: float = Field(default=30.0, ge=0)
+    # The Keycloak realm role a token must carry for a service's /api/v1/admin/* endpoints.
+    admin_role: str = Field(default="admin", min_length=1)
 
     # OpenTelemetry: standard variables, read without the TASKFLOW_ prefix.
     otel_service_name: str | None = Field(default=None, validation_alias="OTEL_SERVICE_NAME")

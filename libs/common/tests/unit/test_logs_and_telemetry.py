@@ -37,6 +37,27 @@ def test_telemetry_is_initialised_once_per_process(span_exporter):
     assert first is second
 
 
+def test_spans_name_service_version_and_environment_and_keep_what_the_pod_adds(monkeypatch):
+    from taskflow_common.telemetry import release_version, service_resource
+
+    monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
+    plain = service_resource("taskflow-tasks", environment="production", version="1.2.3")
+    assert plain.attributes["service.name"] == "taskflow-tasks"
+    assert plain.attributes["service.version"] == "1.2.3"
+    assert plain.attributes["deployment.environment"] == "production"
+    assert release_version() != "0+unknown"
+
+    monkeypatch.setenv(
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "service.version=2.0.0,k8s.pod.name=tasks-7f9,k8s.namespace.name=taskflow,service.name=x",
+    )
+    in_a_pod = service_resource("taskflow-tasks", environment="production", version="1.2.3")
+    assert in_a_pod.attributes["service.version"] == "2.0.0"  # the image's, from the chart
+    assert in_a_pod.attributes["k8s.pod.name"] == "tasks-7f9"
+    assert in_a_pod.attributes["k8s.namespace.name"] == "taskflow"
+    assert in_a_pod.attributes["service.name"] == "taskflow-tasks"  # OTEL_SERVICE_NAME's job
+
+
 def test_credentials_are_redacted_from_query_strings_and_authorization_values():
     from taskflow_common.logs import redact_secrets
 

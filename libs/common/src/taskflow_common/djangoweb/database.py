@@ -7,10 +7,13 @@ from urllib.parse import unquote, urlsplit
 
 
 def database(url: str, schema: str) -> dict[str, Any]:
-    """One DATABASES entry: Postgres confined to the service's schema, or SQLite (embedded)."""
+    """One DATABASES entry: PostgreSQL confined to the service's schema (both modes)."""
     parts = urlsplit(url)
-    if parts.scheme.startswith("sqlite"):
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path) or ":memory:"}
+    if parts.scheme.split("+")[0] not in ("postgresql", "postgres"):
+        raise ValueError(
+            "TaskFlow's Django services store on PostgreSQL:"
+            f" a postgresql:// URL, not {parts.scheme}:"
+        )
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": parts.path.lstrip("/"),

@@ -1,4 +1,9 @@
-"""/healthz, /readyz and /metrics for Django services, and RED metrics per route template."""
+"""/healthz, /readyz and /metrics for Django services, and RED metrics per route template.
+
+As for the FastAPI services (`taskflow_common.web.ops`): the public listener answers /healthz
+and a bare ready/not ready /readyz; /metrics and the readiness detail answer on the metrics
+listener only (`taskflow_common.listeners` marks those requests' ASGI scope).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, path
 
 from taskflow_common.djangoweb.registry import installed_checks
 from taskflow_common.health import run_checks
+from taskflow_common.listeners import on_metrics_listener
 from taskflow_common.metrics import (
     HTTP_REQUEST_DURATION,
     HTTP_REQUESTS,
@@ -20,16 +26,25 @@ from taskflow_common.metrics import (
 )
 
 
+def _from_metrics_listener(request: HttpRequest) -> bool:
+    # Only ASGI requests carry a scope; a WSGI request never came in on the metrics port.
+    return on_metrics_listener(getattr(request, "scope", {}))
+
+
 async def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
 async def readyz(request: HttpRequest) -> JsonResponse:
     report = await run_checks(installed_checks())
-    return JsonResponse(report.to_dict(), status=200 if report.ready else 503)
+    body = report.detailed() if _from_metrics_listener(request) else report.public()
+    return JsonResponse(body, status=200 if report.ready else 503)
 
 
 async def metrics(request: HttpRequest) -> HttpResponse:
+    if not _from_metrics_listener(request):
+        # The same answer as a path that does not exist: the public port has no metrics.
+        raise Http404
     return HttpResponse(render_metrics(), content_type=METRICS_CONTENT_TYPE)
 
 

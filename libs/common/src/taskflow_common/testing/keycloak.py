@@ -89,6 +89,25 @@ class KeycloakRealm:
             assigned.raise_for_status()
         return TestUser(id=user_id, username=username, email=email, password=password)
 
+    def revoke_role(self, user: TestUser, role: str) -> None:
+        admin = f"{self.base_url}/admin/realms/{self.realm}"
+        headers = {"Authorization": f"Bearer {self.service_token()}"}
+        role_repr = self._http.get(f"{admin}/roles/{role}", headers=headers)
+        role_repr.raise_for_status()
+        removed = self._http.request(
+            "DELETE",
+            f"{admin}/users/{user.id}/role-mappings/realm",
+            headers=headers,
+            json=[role_repr.json()],
+        )
+        removed.raise_for_status()
+
+    def end_sessions(self, user: TestUser) -> None:
+        """Sign the user out of every Keycloak session (their refresh tokens stop working)."""
+        admin = f"{self.base_url}/admin/realms/{self.realm}"
+        headers = {"Authorization": f"Bearer {self.service_token()}"}
+        self._http.post(f"{admin}/users/{user.id}/logout", headers=headers).raise_for_status()
+
     def login(self, user: TestUser, scope: str = "openid") -> dict[str, Any]:
         """Password grant through the gateway client: access, refresh and ID tokens."""
         response = self._http.post(

@@ -1,16 +1,23 @@
-"""Operational endpoints every FastAPI service mounts: /healthz, /readyz, /metrics; RED metrics."""
+"""/healthz, /readyz and /metrics for every FastAPI service; RED metrics.
+
+The public listener answers /healthz and a bare ready/not ready /readyz; /metrics and the
+readiness detail (which check is down, and why) answer on the metrics listener only
+(`taskflow_common.listeners`).
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from taskflow_common.health import ReadinessCheck, run_checks
+from taskflow_common.listeners import on_metrics_listener
 from taskflow_common.metrics import (
     HTTP_REQUEST_DURATION,
     HTTP_REQUESTS,
@@ -19,8 +26,12 @@ from taskflow_common.metrics import (
 )
 
 
-def ops_router(checks: Callable[[], Sequence[ReadinessCheck]]) -> APIRouter:
-    """`checks` is called per /readyz so the list can depend on what the lifespan built."""
+def ops_router(
+    checks: Callable[[], Sequence[ReadinessCheck]],
+    before_scrape: Callable[[], Awaitable[object]] | None = None,
+) -> APIRouter:
+    """`checks` is called per /readyz so the list can depend on what the lifespan built;
+    `before_scrape` refreshes gauges that are computed per scrape."""
     router = APIRouter(include_in_schema=False)
 
     @router.get("/healthz")
@@ -28,12 +39,18 @@ def ops_router(checks: Callable[[], Sequence[ReadinessCheck]]) -> APIRouter:
         return {"status": "ok"}
 
     @router.get("/readyz")
-    async def readyz() -> JSONResponse:
+    async def readyz(request: Request) -> JSONResponse:
         report = await run_checks(checks())
-        return JSONResponse(report.to_dict(), status_code=200 if report.ready else 503)
+        body = report.detailed() if on_metrics_listener(request.scope) else report.public()
+        return JSONResponse(body, status_code=200 if report.ready else 503)
 
     @router.get("/metrics")
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        if not on_metrics_listener(request.scope):
+            # The same answer as a path that does not exist: the public port has no metrics.
+            raise HTTPException(status_code=404)
+        if before_scrape is not None:
+            await before_scrape()
         return Response(render_metrics(), media_type=METRICS_CONTENT_TYPE)
 
     return router

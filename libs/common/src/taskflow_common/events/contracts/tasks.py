@@ -45,6 +45,13 @@ class ProjectSnapshotV1(BaseModel):
     owner_id: str
     name: str
     description: str = ""
+    version: int | None = Field(
+        default=None,
+        description="The project's version after this change; it grows with every change to the "
+        "project and its membership. Consumers apply a project or membership event only when it "
+        "is newer than what they hold (events arrive in no guaranteed order). Absent from "
+        "events produced before it was added.",
+    )
     created_at: AwareDatetime
     updated_at: AwareDatetime
 
@@ -115,17 +122,30 @@ class ProjectDeletedV1(EventData):
     project: ProjectSnapshotV1
 
 
+def _project_version() -> Any:
+    """The membership events' `project_version` field (one definition, one description)."""
+    return Field(
+        default=None,
+        description="The project's version after this change; it grows with every change to the "
+        "project and its membership. Consumers apply a project or membership event only when it "
+        "is newer than what they hold (events arrive in no guaranteed order). Absent from "
+        "events produced before it was added.",
+    )
+
+
 class ProjectMemberAddedV1(EventData):
     EVENT_TYPE = "tasks.project.member_added.v1"
     project_id: str
     user_id: str
     role: ProjectRole
+    project_version: int | None = _project_version()
 
 
 class ProjectMemberRemovedV1(EventData):
     EVENT_TYPE = "tasks.project.member_removed.v1"
     project_id: str
     user_id: str
+    project_version: int | None = _project_version()
 
 
 TASKS_EVENTS: tuple[type[EventData], ...] = (
