@@ -89,7 +89,7 @@ def _events(count: int) -> list[Envelope[Any]]:
             priority="none",
             due_at=now + timedelta(hours=i % 200),
             labels=["bug"] if i % 3 else [],
-            version=1,
+            version=1 + i // len(task_ids),  # each update a newer snapshot: all are answered
             created_at=now - timedelta(days=i % 30),
             updated_at=now,
         )

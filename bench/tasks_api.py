@@ -97,13 +97,13 @@ async def create_database(user_id: str, tasks: int) -> tuple[str, str, str]:
     from taskflow_tasks.application.deps import Deps
     from taskflow_tasks.application.handlers import CommandBus
     from taskflow_tasks.infrastructure.db import migrate
-    from taskflow_tasks.infrastructure.db.engine import create_engine
-    from taskflow_tasks.infrastructure.db.uow import SqlUnitOfWork
+    from taskflow_tasks.infrastructure.db.pg_pool import PgPool
+    from taskflow_tasks.infrastructure.db.uow import PgUnitOfWork
 
-    engine = create_engine(url)
+    await migrate.upgrade_database(url)
+    pool = PgPool(url)
     try:
-        await migrate.upgrade(engine)
-        bus = CommandBus(Deps(uow=lambda: SqlUnitOfWork(engine)))
+        bus = CommandBus(Deps(uow=lambda: PgUnitOfWork(pool)))
         first_id = ""
         due = datetime.now(UTC) + timedelta(days=3)
         for i in range(tasks):
@@ -122,7 +122,7 @@ async def create_database(user_id: str, tasks: int) -> tuple[str, str, str]:
             )
             first_id = first_id or str(created.task.id)
     finally:
-        await engine.dispose()
+        await pool.close()
     return name, url, first_id
 
 

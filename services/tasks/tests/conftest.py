@@ -1,5 +1,6 @@
 """Fixtures shared by the tasks service's tests: an in-test RSA key and its static JWKS,
-token minting, and the app on a throwaway SQLite file (fast, in-process)."""
+token minting, and serving the app in-process (integration/conftest.py gives it its
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,8 +16,12 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from taskflow_common.listeners import MetricsListenerSplit
 from taskflow_tasks.bootstrap import create_app
 from taskflow_tasks.config import Settings
+
+METRICS_PORT = 9100
+METRICS_LISTENER = f"http://tasks.test:{METRICS_PORT}"
 
 TEST_ISSUER = "https://issuer.tasks-tests.invalid/realms/taskflow"
 TEST_AUDIENCE = "taskflow-api"
@@ -102,10 +106,14 @@ class ApiUser:
 async def serve_in_process(
     settings: Settings, jwks: dict[str, Any]
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its lifespan running, behind an in-process httpx transport."""
+    """The app with its lifespan running, behind an in-process httpx transport.
+
+    As `serve` runs it, behind both listeners: the client's base URL is the public port, and
+    METRICS_LISTENER (absolute URLs) reaches /metrics and the readiness detail.
+    """
     app = create_app(settings, jwks=lambda: jwks)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=MetricsListenerSplit(app, METRICS_PORT))
         async with httpx.AsyncClient(transport=transport, base_url="http://tasks.test") as client:
             yield client
 
@@ -121,12 +129,9 @@ def serve_tasks_app() -> Callable[..., Any]:
 
 
 @pytest.fixture
-async def tasks_client(
-    tmp_path: Path, tasks_jwks: dict[str, Any]
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = test_settings(f"sqlite:///{tmp_path / 'tasks.sqlite'}")
-    async with serve_in_process(settings, tasks_jwks) as client:
-        yield client
+def tasks_metrics_listener() -> str:
+    """The base URL that reaches `tasks_client`'s app on its metrics port."""
+    return METRICS_LISTENER
 
 
 @pytest.fixture
@@ -141,7 +146,11 @@ def users_for(mint_token: Callable[..., str]) -> Callable[[httpx.AsyncClient], A
 
 
 @pytest.fixture
-def make_user(
-    tasks_client: httpx.AsyncClient, users_for: Callable[[httpx.AsyncClient], ApiUser]
-) -> Callable[[], ApiUser]:
-    return lambda: users_for(tasks_client)
+def admins_for(mint_token: Callable[..., str]) -> Callable[..., ApiUser]:
+    """A new user whose token carries the given realm roles (by default: an administrator)."""
+
+    def make(client: httpx.AsyncClient, roles: tuple[str, ...] = ("user", "admin")) -> ApiUser:
+        sub = str(uuid.uuid4())
+        return ApiUser(client, sub, mint_token(sub, realm_access={"roles": list(roles)}))
+
+    return make

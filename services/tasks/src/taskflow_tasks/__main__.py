@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from taskflow_common.logs import configure_logging
-from taskflow_common.process import run_async
+from taskflow_common.process import run_async, start_observability
 from taskflow_tasks.config import Settings
 
 
@@ -23,17 +22,21 @@ def main() -> None:
     )
     args = parser.parse_args()
     settings = Settings()
-    configure_logging(f"tasks-{args.role}", settings.log_level, settings.log_json)
+    # The names the suite and the chart give each role (OTEL_SERVICE_NAME) are the defaults.
+    start_observability(
+        settings, "taskflow-tasks" if args.role == "serve" else f"taskflow-tasks-{args.role}"
+    )
     from taskflow_tasks import bootstrap
 
     if args.role == "serve":
-        import uvicorn
+        from taskflow_common.listeners import serve_http
 
         app = bootstrap.create_app(settings)
-        uvicorn.run(
+        serve_http(
             app,
             host=settings.host,
             port=settings.port,
+            metrics_port=settings.metrics_port,
             log_config=None,
             access_log=False,
             proxy_headers=False,  # the gateway is in front; no client address is used here

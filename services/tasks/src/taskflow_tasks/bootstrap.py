@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from fastapi import FastAPI
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from taskflow_common.auth import (
     JwksSource,
@@ -26,19 +24,16 @@ from taskflow_common.auth import (
 from taskflow_common.health import ReadinessCheck
 from taskflow_common.messaging import EventBus
 from taskflow_common.process import serve_metrics, verifier_from_settings
-from taskflow_common.telemetry import init_telemetry
-from taskflow_common.web import BearerAuth
+from taskflow_common.web import BearerAuth, install_unavailable_handler
 from taskflow_tasks.application.deps import Deps
 from taskflow_tasks.application.handlers import CommandBus
-from taskflow_tasks.application.ports import UnitOfWork
 from taskflow_tasks.config import Settings
 from taskflow_tasks.infrastructure.db import migrate
-from taskflow_tasks.infrastructure.db.engine import create_engine, is_sqlite
+from taskflow_tasks.infrastructure.db.admin_queries import PgAdminTaskQueries
 from taskflow_tasks.infrastructure.db.pg_pool import PgPool
-from taskflow_tasks.infrastructure.db.pg_reads import PgTaskQueries
-from taskflow_tasks.infrastructure.db.pg_uow import PgUnitOfWork
-from taskflow_tasks.infrastructure.db.queries import SqlProjectQueries, SqlTaskQueries
-from taskflow_tasks.infrastructure.db.uow import SqlUnitOfWork
+from taskflow_tasks.infrastructure.db.queries import PgProjectQueries, PgTaskQueries
+from taskflow_tasks.infrastructure.db.unavailable import DATABASE_UNAVAILABLE
+from taskflow_tasks.infrastructure.db.uow import PgUnitOfWork
 from taskflow_tasks.infrastructure.metrics import GaugeRefresher
 from taskflow_tasks.infrastructure.outbox import OutboxRelay, OutboxWaker, listen_for_commits
 from taskflow_tasks.infrastructure.scheduler import ReminderScheduler
@@ -50,42 +45,21 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Database:
-    engine: AsyncEngine
-    write_lock: asyncio.Lock | None
+    """The process's asyncpg pool (reads, commands, scheduler, relay, gauges) and the waker a
+    commit that wrote events pulls, so an in-process relay publishes at once."""
+
+    pg: PgPool
     waker: OutboxWaker
-    # Postgres only: the asyncpg pool of the hot reads, the commands' unit of work and the relay.
-    pg: PgPool | None = None
 
-    def uow(self) -> UnitOfWork:
-        """The commands' unit of work: asyncpg on Postgres, SQLAlchemy on SQLite."""
-        if self.pg is not None:
-            return PgUnitOfWork(self.pg, after_commit=self.waker.wake)
-        return self.sql_uow()
-
-    def sql_uow(self) -> SqlUnitOfWork:
-        """The scheduler's: it runs its own statements on the unit of work's connection."""
-        return SqlUnitOfWork(self.engine, write_lock=self.write_lock, after_commit=self.waker.wake)
+    def uow(self) -> PgUnitOfWork:
+        return PgUnitOfWork(self.pg, after_commit=self.waker.wake)
 
     async def close(self) -> None:
-        if self.pg is not None:
-            await self.pg.close()
-        await self.engine.dispose()
+        await self.pg.close()
 
 
 def build_database(settings: Settings) -> Database:
-    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
-    if is_sqlite(engine):
-        # SQLite has one writer at a time: our transactions queue here instead of failing.
-        return Database(engine, asyncio.Lock(), OutboxWaker())
-    pg = PgPool(settings.database_url, size=settings.db_pool_size)
-    return Database(engine, None, OutboxWaker(), pg)
-
-
-def build_task_queries(db: Database) -> SqlTaskQueries:
-    """Postgres serves the hot reads through a plain asyncpg pool; SQLite through SQLAlchemy."""
-    if db.pg is None:
-        return SqlTaskQueries(db.engine)
-    return PgTaskQueries(db.engine, db.pg)
+    return Database(PgPool(settings.database_url, size=settings.db_pool_size), OutboxWaker())
 
 
 def build_bus(settings: Settings) -> EventBus:
@@ -99,34 +73,21 @@ def build_verifier(settings: Settings, jwks: JwksSource | None) -> JwtVerifier:
 
 
 def build_relay(settings: Settings, db: Database, bus: EventBus) -> OutboxRelay:
-    """On Postgres the relay claims and settles on the process's asyncpg pool (ADR 107): one
-    connection at a time, for a statement, so it shares the pool with the commands."""
     return OutboxRelay(
-        db.engine,
+        db.pg,
         bus,
-        pg=db.pg,
         batch_size=settings.relay_batch_size,
         poll_seconds=settings.relay_poll_seconds,
         waker=db.waker,
-        write_lock=db.write_lock,
     )
 
 
 def build_scheduler(settings: Settings, db: Database) -> ReminderScheduler:
     return ReminderScheduler(
-        db.sql_uow,
+        db.uow,
         batch_size=settings.relay_batch_size,
         poll_seconds=settings.scheduler_poll_seconds,
         idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
-    )
-
-
-def _init_telemetry(settings: Settings) -> None:
-    init_telemetry(
-        settings.otel_service_name or "taskflow-tasks",
-        otlp_endpoint=settings.otel_exporter_otlp_endpoint,
-        otlp_protocol=settings.otel_exporter_otlp_protocol,
-        disabled=settings.otel_sdk_disabled,
     )
 
 
@@ -137,14 +98,12 @@ def create_app(
     jwks: JwksSource | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
-    _init_telemetry(settings)
     db = build_database(settings)
     own_bus = bus is None and settings.background_workers
     event_bus = bus if bus is not None else (build_bus(settings) if own_bus else None)
 
     async def database_ready() -> None:
-        async with db.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await (await db.pg.pool()).fetchval("SELECT 1")
 
     def readiness() -> list[ReadinessCheck]:
         checks = [ReadinessCheck("database", database_ready)]
@@ -158,21 +117,22 @@ def create_app(
             checks.append(ReadinessCheck("event-bus", bus_ready))
         return checks
 
-    task_queries = build_task_queries(db)
     context = ApiContext(
         commands=CommandBus(Deps(uow=db.uow)),
-        tasks=task_queries,
-        projects=SqlProjectQueries(db.engine),
+        tasks=PgTaskQueries(db.pg),
+        projects=PgProjectQueries(db.pg),
         auth=BearerAuth(build_verifier(settings, jwks)),
         readiness=readiness,
-        refresh_gauges=GaugeRefresher(db.engine, settings.gauge_refresh_seconds),
+        refresh_gauges=GaugeRefresher(db.pg, settings.gauge_refresh_seconds),
+        admin_tasks=PgAdminTaskQueries(db.pg),
         export_max_tasks=settings.export_max_tasks,
+        admin_role=settings.admin_role,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.auto_migrate:
-            await migrate.upgrade(db.engine)
+            await migrate.upgrade_database(settings.database_url)
         workers: list[asyncio.Task[None]] = []
         stop = asyncio.Event()
         if settings.background_workers and event_bus is not None:
@@ -197,7 +157,9 @@ def create_app(
                 await event_bus.close()
             await db.close()
 
-    return build_api(context, lifespan)
+    app = build_api(context, lifespan)
+    install_unavailable_handler(app, DATABASE_UNAVAILABLE, dependency="database")
+    return app
 
 
 async def _run_worker(
@@ -205,18 +167,16 @@ async def _run_worker(
     make: Callable[[Database, EventBus | None], OutboxRelay | ReminderScheduler],
     needs_bus: bool,
 ) -> None:
-    _init_telemetry(settings)
     serve_metrics(settings.metrics_port, settings.host)
     db = build_database(settings)
     bus = build_bus(settings) if needs_bus else None
     listener: asyncio.Task[None] | None = None
     try:
         if settings.auto_migrate:
-            await migrate.upgrade(db.engine)
+            await migrate.upgrade_database(settings.database_url)
         if bus is not None:
             await _start_bus_with_retry(bus)
-            if not is_sqlite(db.engine):
-                listener = asyncio.create_task(listen_for_commits(settings.database_url, db.waker))
+            listener = asyncio.create_task(listen_for_commits(settings.database_url, db.waker))
         await make(db, bus).run_forever()
     finally:
         if listener is not None:

@@ -13,7 +13,7 @@ class Settings(BaseServiceSettings):
     port: int = 8001
 
     database_url: str = "postgresql://taskflow:taskflow@127.0.0.1:55432/taskflow"
-    db_pool_size: int = Field(default=10, ge=1, le=100)  # per pool: SQLAlchemy's, asyncpg's (serve)
+    db_pool_size: int = Field(default=10, ge=1, le=100)  # the process's asyncpg pool
     amqp_url: str = "amqp://guest:guest@127.0.0.1:55672/"
     # Upgrade the schema at start (under an advisory lock, so replicas take turns).
     auto_migrate: bool = True
@@ -27,5 +27,3 @@ class Settings(BaseServiceSettings):
     idempotency_ttl_hours: int = Field(default=48, ge=24)
     export_max_tasks: int = Field(default=10_000, ge=1)
     gauge_refresh_seconds: float = Field(default=15.0, ge=0)
-    # The relay and scheduler roles serve no API; with a port set they expose /metrics there.
-    metrics_port: int | None = Field(default=None, ge=1, le=65535)

@@ -1,5 +1,6 @@
-"""Postgres for integration tests: one throwaway database per test session, owned by the
-`taskflow` role and dropped at the end, so parallel runs never collide."""
+"""PostgreSQL for integration tests: one throwaway database per test session, owned by the
+`taskflow` role, migrated, and dropped at the end, so parallel runs never collide. Without the
+stack's PostgreSQL the session fails, saying how to start it (`scripts/stack up postgres`)."""
 
 from __future__ import annotations
 
@@ -51,14 +52,7 @@ def tasks_pg_url() -> Iterator[str]:
     name = create_database()
     url = database_url(name)
 
-    async def migrate_up() -> None:
-        engine = create_engine(url)
-        try:
-            await migrate.upgrade(engine)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(migrate_up())
+    asyncio.run(migrate.upgrade_database(url))
     try:
         yield url
     finally:
@@ -67,6 +61,7 @@ def tasks_pg_url() -> Iterator[str]:
 
 @pytest.fixture
 async def tasks_pg_engine(tasks_pg_url: str) -> AsyncIterator[AsyncEngine]:
+    """For the tests' own look at the rows (SQLAlchemy Core over the tables' definitions)."""
     engine = create_engine(tasks_pg_url, pool_size=5)
     try:
         yield engine
@@ -74,24 +69,18 @@ async def tasks_pg_engine(tasks_pg_url: str) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
-@pytest.fixture(params=["asyncpg", "sqlalchemy"])
-async def tasks_pg_db(
-    request: pytest.FixtureRequest, tasks_pg_url: str, tasks_pg_engine: AsyncEngine
-) -> AsyncIterator[Database]:
-    """The database as bootstrap builds it on Postgres (commands on the asyncpg unit of work),
-    and again with commands on the SQLAlchemy one: both write paths pass the same tests."""
-    if request.param == "sqlalchemy":
-        yield Database(tasks_pg_engine, None, OutboxWaker())
-        return
-    pg = PgPool(tasks_pg_url, size=5)
+@pytest.fixture
+async def tasks_pg_db(tasks_pg_url: str) -> AsyncIterator[Database]:
+    """The database as bootstrap builds it."""
+    db = Database(PgPool(tasks_pg_url, size=5), OutboxWaker())
     try:
-        yield Database(tasks_pg_engine, None, OutboxWaker(), pg)
+        yield db
     finally:
-        await pg.close()
+        await db.close()
 
 
 @pytest.fixture
-async def tasks_pg_client(
+async def tasks_client(
     tasks_pg_url: str,
     tasks_jwks: dict[str, Any],
     tasks_settings_for: Callable[..., Any],
@@ -103,5 +92,5 @@ async def tasks_pg_client(
 
 
 @pytest.fixture
-def pg_user(tasks_pg_client: httpx.AsyncClient, users_for: Callable[..., Any]) -> Callable[[], Any]:
-    return lambda: users_for(tasks_pg_client)
+def make_user(tasks_client: httpx.AsyncClient, users_for: Callable[..., Any]) -> Callable[[], Any]:
+    return lambda: users_for(tasks_client)

@@ -1,4 +1,4 @@
-"""Access on SQLite, in-process: another user's task is a 404 everywhere; projects share tasks
+"""Access, in-process: another user's task is a 404 everywhere; projects share tasks
 with roles (viewer writes are 403; after removal, 404 again)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Lists on SQLite, in-process: filters, sorting, keyset pagination, batch, labels, export."""
+"""Lists, in-process: filters, sorting, keyset pagination, batch, labels, export."""
 
 from __future__ import annotations
 
@@ -217,3 +217,13 @@ async def test_export_formats(make_user):
     assert "DESCRIPTION:line1\\nline2\\; with\\, commas" in text
     assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
     assert (await alice.get("/api/v1/tasks/export", params={"format": "xml"})).status_code == 422
+
+
+@pytest.mark.parametrize("value", ["0.5", "1700000000", "-1"])
+async def test_a_number_is_not_a_date_time_filter(make_user, value):
+    user = make_user()
+    for name in ("due_before", "due_after"):
+        response = await user.get("/api/v1/tasks", params={name: value})
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "RFC 3339" in response.text

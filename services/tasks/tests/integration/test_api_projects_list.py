@@ -1,5 +1,5 @@
 """GET /api/v1/projects, paginated like the tasks list (keyset on the project id, opaque cursor,
-same limit bounds and problem+json answers), on SQLite in-process and on the real Postgres."""
+same limit bounds and problem+json answers), on the real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,18 +10,16 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import asyncpg
 import pytest
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 PROBLEM = "application/problem+json"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def new_user(request: pytest.FixtureRequest):
-    """Users of the same app, on SQLite or on Postgres: every test here runs on both."""
-    fixture = "make_user" if request.param == "sqlite" else "pg_user"
-    return request.getfixturevalue(fixture)
+@pytest.fixture
+def new_user(make_user):
+    """Users of the same app."""
+    return make_user
 
 
 def _cursor(payload: object) -> str:
@@ -224,22 +222,23 @@ async def test_an_overlong_cursor_is_422_and_a_projects_cursor_is_400_for_tasks(
 
 
 @contextmanager
-def _member_reads() -> Iterator[list[str]]:
-    """Statements that read the members table, from any SQLAlchemy engine in the process."""
+def _member_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Statements that read the members table, on any asyncpg connection in the process."""
     seen: list[str] = []
+    with monkeypatch.context() as patch:
+        for name in ("fetch", "fetchrow", "fetchval"):
+            original = getattr(asyncpg.Connection, name)
 
-    def record(_conn, _cursor, statement, *_args) -> None:
-        if "members" in statement and statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
+            def logged(self, query, *args, _original=original, **kwargs):
+                if "members" in query and query.lstrip().upper().startswith("SELECT"):
+                    seen.append(query)
+                return _original(self, query, *args, **kwargs)
 
-    event.listen(Engine, "before_cursor_execute", record)
-    try:
+            patch.setattr(asyncpg.Connection, name, logged)
         yield seen
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
 
 
-async def test_one_statement_per_page_whatever_the_members(new_user):
+async def test_one_statement_per_page_whatever_the_members(new_user, monkeypatch):
     alice = new_user()
     others = [new_user() for _ in range(3)]
     for i in range(5):
@@ -248,12 +247,12 @@ async def test_one_statement_per_page_whatever_the_members(new_user):
             await alice.post(
                 f"/api/v1/projects/{pid}/members", json={"user_id": other.sub, "role": "viewer"}
             )
-    with _member_reads() as statements:
+    with _member_reads(monkeypatch) as statements:
         body = await _page(alice, limit=3)
     assert len(statements) == 1, statements
     assert len(body["data"]) == 3
     assert all(len(p["members"]) == 4 for p in body["data"])
-    with _member_reads() as statements:
+    with _member_reads(monkeypatch) as statements:
         body = await _page(alice, limit=3, cursor=body["next_cursor"])
     assert len(statements) == 1, statements
     assert len(body["data"]) == 2

@@ -1,4 +1,4 @@
-"""The task API in-process on SQLite: create/read/patch/delete, conditional requests,
+"""The task API in-process: create/read/patch/delete, conditional requests,
 idempotency and the bad-input table."""
 
 from __future__ import annotations
@@ -257,12 +257,27 @@ async def test_activity_records_changes(make_user):
     assert activity[1]["actor_id"] == alice.sub
 
 
-async def test_health_and_metrics(tasks_client):
+async def test_a_trashed_tasks_activity_is_gone_until_it_is_restored(make_user):
+    alice = make_user()
+    task = await alice.create_task(title="a")
+    url = f"/api/v1/tasks/{task['id']}"
+    assert (await alice.delete(url)).status_code == 204
+    gone = await alice.get(f"{url}/activity")
+    assert gone.status_code == 404
+    assert gone.headers["content-type"] == "application/problem+json"
+    assert (await alice.post(f"{url}/restore")).status_code == 200
+    activity = (await alice.get(f"{url}/activity")).json()["data"]
+    assert [a["action"] for a in activity] == ["created", "deleted", "restored"]
+
+
+async def test_health_and_metrics(tasks_client, tasks_metrics_listener):
     assert (await tasks_client.get("/healthz")).status_code == 200
     ready = await tasks_client.get("/readyz")
-    assert ready.status_code == 200
-    assert ready.json()["checks"]["database"] == "ok"
-    metrics = (await tasks_client.get("/metrics")).text
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+    detailed = await tasks_client.get(f"{tasks_metrics_listener}/readyz")
+    assert detailed.json()["checks"]["database"] == "ok"
+    assert (await tasks_client.get("/metrics")).status_code == 404
+    metrics = (await tasks_client.get(f"{tasks_metrics_listener}/metrics")).text
     for name in (
         "taskflow_tasks_outbox_backlog_events",
         "taskflow_tasks_outbox_oldest_age_seconds",

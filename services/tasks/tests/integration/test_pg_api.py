@@ -12,8 +12,8 @@ def _in(days: float) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).isoformat()
 
 
-async def test_full_text_search_uses_stemming_and_scopes_to_the_caller(pg_user):
-    alice, bob = pg_user(), pg_user()
+async def test_full_text_search_uses_stemming_and_scopes_to_the_caller(make_user):
+    alice, bob = make_user(), make_user()
     hit = await alice.create_task(title="Quarterly reports", description="numbers for the board")
     await alice.create_task(title="Groceries", description="milk, eggs")
     await bob.create_task(title="Bob's quarterly report")
@@ -30,8 +30,8 @@ async def test_full_text_search_uses_stemming_and_scopes_to_the_caller(pg_user):
     assert await search(alice, "&|!:*()") == []  # operators are plain text, never a 5xx
 
 
-async def test_labels_filter_and_counts_on_jsonb(pg_user):
-    alice = pg_user()
+async def test_labels_filter_and_counts_on_jsonb(make_user):
+    alice = make_user()
     a = await alice.create_task(labels=["Work", "Deep"])
     await alice.create_task(labels=["work"])
     listed = await alice.get("/api/v1/tasks", params={"label": ["WORK", "deep"]})
@@ -42,8 +42,8 @@ async def test_labels_filter_and_counts_on_jsonb(pg_user):
     assert counts == {"work": 2, "deep": 1}
 
 
-async def test_pages_never_repeat_or_skip_under_concurrent_inserts(pg_user):
-    alice = pg_user()
+async def test_pages_never_repeat_or_skip_under_concurrent_inserts(make_user):
+    alice = make_user()
     originals = set()
     for i in range(40):
         task = await alice.create_task(title=f"o{i}", due_at=_in(1 + i / 10), priority="low")
@@ -75,8 +75,8 @@ async def test_pages_never_repeat_or_skip_under_concurrent_inserts(pg_user):
         await inserter
 
 
-async def test_concurrent_retries_with_one_idempotency_key_create_one_task(pg_user):
-    alice = pg_user()
+async def test_concurrent_retries_with_one_idempotency_key_create_one_task(make_user):
+    alice = make_user()
     headers = {"Idempotency-Key": "retry-storm"}
     responses = await asyncio.gather(
         *(alice.post("/api/v1/tasks", json={"title": "once"}, headers=headers) for _ in range(8))
@@ -86,8 +86,8 @@ async def test_concurrent_retries_with_one_idempotency_key_create_one_task(pg_us
     assert len((await alice.get("/api/v1/tasks")).json()["data"]) == 1
 
 
-async def test_batch_is_atomic_on_postgres(pg_user):
-    alice, bob = pg_user(), pg_user()
+async def test_batch_is_atomic_on_postgres(make_user):
+    alice, bob = make_user(), make_user()
     mine = await alice.create_task(title="mine")
     theirs = await bob.create_task(title="theirs")
     response = await alice.post(
@@ -111,8 +111,8 @@ FAR_FUTURE_CURSOR = base64.urlsafe_b64encode(
 ).decode()
 
 
-async def test_hostile_input_is_4xx_never_5xx_on_postgres(pg_user):
-    alice = pg_user()
+async def test_hostile_input_is_4xx_never_5xx_on_postgres(make_user):
+    alice = make_user()
     task = await alice.create_task(title="target")
     url = f"/api/v1/tasks/{task['id']}"
     bad_bodies = [

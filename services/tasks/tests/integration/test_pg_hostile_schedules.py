@@ -38,8 +38,8 @@ def _assert_422_on(response, field: str) -> None:
 
 
 @pytest.mark.parametrize("offset", HOSTILE_REMINDERS)
-async def test_hostile_reminder_offsets_are_422_on_create_patch_and_batch(pg_user, offset):
-    alice = pg_user()
+async def test_hostile_reminder_offsets_are_422_on_create_patch_and_batch(make_user, offset):
+    alice = make_user()
     body = {"title": "t", "due_at": _due(), "reminders": [offset]}
     _assert_422_on(await alice.post("/api/v1/tasks", json=body), "reminders")
     task = await alice.create_task(due_at=_due())
@@ -53,28 +53,28 @@ async def test_hostile_reminder_offsets_are_422_on_create_patch_and_batch(pg_use
     assert (await alice.get(url)).json()["version"] == 1
 
 
-async def test_a_year_of_reminders_is_accepted(pg_user):
-    alice = pg_user()
+async def test_a_year_of_reminders_is_accepted(make_user):
+    alice = make_user()
     due = (datetime.now(UTC) + timedelta(days=400)).isoformat()
     task = await alice.create_task(due_at=due, reminders=["P1Y", "P366D", "PT30M"])
     assert task["reminders"] == ["P1Y", "P366D", "PT30M"]
 
 
-async def test_too_many_reminders_are_422(pg_user):
-    alice = pg_user()
+async def test_too_many_reminders_are_422(make_user):
+    alice = make_user()
     body = {"title": "t", "due_at": _due(), "reminders": [f"PT{n}M" for n in range(1, 12)]}
     _assert_422_on(await alice.post("/api/v1/tasks", json=body), "reminders")
 
 
 @pytest.mark.parametrize("rule", HOSTILE_RULES)
-async def test_hostile_recurrence_rules_are_422(pg_user, rule):
-    alice = pg_user()
+async def test_hostile_recurrence_rules_are_422(make_user, rule):
+    alice = make_user()
     body = {"title": "t", "due_at": _due(), "recurrence": rule}
     _assert_422_on(await alice.post("/api/v1/tasks", json=body), "recurrence")
 
 
 @pytest.mark.parametrize("q", ["!!!", "a & | b", "((( ))", ":*", "-", '"unclosed', "\\", "'; --"])
-async def test_search_syntax_never_fails(pg_user, q):
-    alice = pg_user()
+async def test_search_syntax_never_fails(make_user, q):
+    alice = make_user()
     response = await alice.get("/api/v1/tasks", params={"q": q})
     assert response.status_code == 200, response.text

@@ -47,15 +47,10 @@ async def _outbox_columns(engine) -> set[str]:
         return set(
             await conn.run_sync(
                 lambda sync: [
-                    column["name"]
-                    for column in inspect(sync).get_columns("outbox", schema=_schema(sync))
+                    column["name"] for column in inspect(sync).get_columns("outbox", schema="tasks")
                 ]
             )
         )
-
-
-def _schema(sync) -> str | None:
-    return "tasks" if sync.dialect.name == "postgresql" else None
 
 
 async def test_migrations_go_up_and_down_and_up_again():
@@ -108,19 +103,6 @@ async def test_migrations_go_up_and_down_and_up_again():
         await asyncio.to_thread(drop_database, name)
 
 
-async def test_the_claim_lease_migration_goes_down_and_up_on_sqlite(tmp_path):
-    engine = create_engine(f"sqlite:///{tmp_path / 'tasks.db'}")
-    try:
-        await migrate.upgrade(engine)
-        assert "claimed_until" in await _outbox_columns(engine)
-        await migrate.downgrade(engine, "0002")
-        assert "claimed_until" not in await _outbox_columns(engine)
-        await migrate.upgrade(engine)
-        assert "claimed_until" in await _outbox_columns(engine)
-    finally:
-        await engine.dispose()
-
-
 async def _outbox_count(engine, **where) -> int:
     query = select(func.count()).select_from(t.outbox)
     for column, value in where.items():
@@ -155,7 +137,7 @@ async def test_a_rolled_back_transaction_emits_nothing(tasks_pg_db, tasks_pg_eng
 async def test_commands_write_their_events_with_the_requests_traceparent(
     tasks_pg_db, tasks_pg_engine
 ):
-    user = f"trace-{secrets.token_hex(4)}"  # the database is shared by both parametrizations
+    user = f"trace-{secrets.token_hex(4)}"  # the database is shared by the session's tests
     bus = CommandBus(Deps(uow=tasks_pg_db.uow))
     tracer = TracerProvider().get_tracer("test")
     with tracer.start_as_current_span("request") as span:
@@ -204,7 +186,7 @@ async def test_two_schedulers_fire_each_reminder_and_overdue_notice_exactly_once
     later = now + timedelta(days=2)  # every due_at has passed: overdue notices are due too
 
     def scheduler(clock):
-        return ReminderScheduler(tasks_pg_db.sql_uow, batch_size=7, clock=clock)
+        return ReminderScheduler(tasks_pg_db.uow, batch_size=7, clock=clock)
 
     first = [scheduler(lambda: now), scheduler(lambda: now)]
     for _ in range(6):

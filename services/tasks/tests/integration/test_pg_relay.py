@@ -12,7 +12,6 @@ from collections import Counter
 from pathlib import Path
 
 import aio_pika
-import pytest
 from sqlalchemy import func, select
 
 from taskflow_common.messaging.amqp import EXCHANGE, AmqpEventBus
@@ -82,9 +81,8 @@ async def _event_ids(engine, subject: str) -> list[str]:
         return [str(row[0]) for row in rows]
 
 
-# Once, on the write path bootstrap wires (the relay on the same asyncpg pool, as bootstrap
-# builds it): this is about the relay, and it restarts the broker.
-@pytest.mark.parametrize("tasks_pg_db", ["asyncpg"], indirect=True)
+# The relay on the same asyncpg pool as the commands, as bootstrap builds it; it restarts the
+# broker.
 async def test_every_event_is_delivered_across_a_broker_restart(tasks_pg_db, tasks_pg_engine):
     require_component("rabbitmq")
     subject = f"relay-{secrets.token_hex(4)}"
@@ -92,9 +90,7 @@ async def test_every_event_is_delivered_across_a_broker_restart(tasks_pg_db, tas
     await _declare_test_queue(queue_name)
     bus = AmqpEventBus(AMQP_URL, publish_timeout=5.0)
     await bus.start()
-    relay = OutboxRelay(
-        tasks_pg_engine, bus, pg=tasks_pg_db.pg, poll_seconds=0.2, waker=tasks_pg_db.waker
-    )
+    relay = OutboxRelay(tasks_pg_db.pg, bus, poll_seconds=0.2, waker=tasks_pg_db.waker)
     stop = asyncio.Event()
     running = asyncio.create_task(relay.run_forever(stop))
     commands = CommandBus(Deps(uow=tasks_pg_db.uow))

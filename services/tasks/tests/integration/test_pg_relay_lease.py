@@ -125,7 +125,8 @@ async def _rows(engine: AsyncEngine) -> dict[UUID, Any]:
 def _round_trips(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Every statement an asyncpg connection sends: prepared ones (fetch, execute with
     arguments) and simple queries (execute without, as BEGIN and COMMIT are sent); and any
-    the SQLAlchemy engine sends (its dialect runs prepared statements these do not see)."""
+    the tests' own SQLAlchemy engine sends (its dialect runs prepared statements these do
+    not see)."""
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -161,7 +162,7 @@ async def test_a_cycle_that_publishes_its_batch_is_two_statements_and_no_transac
     # given three pending events, and a relay whose pool is connected already
     ids = await _write(engine, 3)
     bus = RecordingBus()
-    relay = OutboxRelay(engine, bus, pg=pg)
+    relay = OutboxRelay(pg, bus)
     await pg.pool()
 
     # when a relay runs one cycle
@@ -183,10 +184,7 @@ async def test_two_relays_side_by_side_publish_each_row_once_in_id_order(engine,
     # given 500 pending events and two relays taking batches of 20
     ids = await _write(engine, 500)
     published: list[tuple[str, UUID]] = []
-    relays = [
-        OutboxRelay(engine, RecordingBus(name, published), pg=pg, batch_size=20)
-        for name in ("a", "b")
-    ]
+    relays = [OutboxRelay(pg, RecordingBus(name, published), batch_size=20) for name in ("a", "b")]
 
     async def drain(relay: OutboxRelay) -> None:
         while await relay.run_once():
@@ -211,7 +209,7 @@ async def test_rows_claimed_by_a_relay_that_died_are_published_after_the_lease(e
     lease = timedelta(seconds=2)
     dying_bus = RecordingBus("dying")
     dying_bus.hang = True
-    dying = asyncio.create_task(OutboxRelay(engine, dying_bus, pg=pg, lease=lease).run_once())
+    dying = asyncio.create_task(OutboxRelay(pg, dying_bus, lease=lease).run_once())
     await asyncio.wait_for(dying_bus.hanging.wait(), 5)
     assert all(row.claimed_until for row in (await _rows(engine)).values())
     claimed_at = time.monotonic()
@@ -219,7 +217,7 @@ async def test_rows_claimed_by_a_relay_that_died_are_published_after_the_lease(e
     with pytest.raises(asyncio.CancelledError):
         await dying
     bus = RecordingBus()
-    relay = OutboxRelay(engine, bus, pg=pg)
+    relay = OutboxRelay(pg, bus)
 
     # when another relay runs before the lease is over, it leaves them alone
     assert await relay.run_once() == 0
@@ -238,7 +236,7 @@ async def test_a_failure_mid_batch_marks_what_went_out_and_releases_the_rest(eng
     ids = await _write(engine, 5)
     bus = RecordingBus()
     bus.fail_on = {ids[2]}
-    relay = OutboxRelay(engine, bus, pg=pg)
+    relay = OutboxRelay(pg, bus)
 
     # when a relay runs one cycle
     with pytest.raises(RelayStalled, match="did not confirm"):
@@ -266,12 +264,12 @@ async def test_a_relay_whose_lease_ran_out_leaves_the_new_claim_alone(engine, pg
     slow_bus = RecordingBus("slow")
     slow_bus.delay = 0.8
     slow = asyncio.create_task(
-        OutboxRelay(engine, slow_bus, pg=pg, lease=timedelta(milliseconds=300)).run_once()
+        OutboxRelay(pg, slow_bus, lease=timedelta(milliseconds=300)).run_once()
     )
     await asyncio.sleep(0.5)
     other_bus = RecordingBus("other")
     other_bus.hang = True
-    other = asyncio.create_task(OutboxRelay(engine, other_bus, pg=pg).run_once())
+    other = asyncio.create_task(OutboxRelay(pg, other_bus).run_once())
     await asyncio.wait_for(other_bus.hanging.wait(), 5)
     claimed_by_other = (await _rows(engine))[event_id].claimed_until
     assert claimed_by_other is not None
@@ -294,7 +292,7 @@ async def test_a_cycle_past_its_publish_budget_releases_the_rest_without_a_failu
     ids = await _write(engine, 3)
     bus = RecordingBus()
     bus.delay = 0.3
-    relay = OutboxRelay(engine, bus, pg=pg, lease=timedelta(milliseconds=400))
+    relay = OutboxRelay(pg, bus, lease=timedelta(milliseconds=400))
 
     # when a relay runs one cycle, it publishes the first, then stops without an error
     assert await relay.run_once() == 1
@@ -316,7 +314,7 @@ async def test_unroutable_events_are_retried_during_the_grace_then_dropped(engin
     [old] = await _write(engine, 1, age=timedelta(minutes=5))
     bus = RecordingBus()
     bus.unroutable = {young, old}
-    relay = OutboxRelay(engine, bus, pg=pg, unroutable_grace=timedelta(minutes=1))
+    relay = OutboxRelay(pg, bus, unroutable_grace=timedelta(minutes=1))
 
     # when a relay runs a cycle: the young one stalls it, recorded as a failure
     with pytest.raises(RelayStalled, match="unroutable"):
@@ -330,9 +328,8 @@ async def test_unroutable_events_are_retried_during_the_grace_then_dropped(engin
 
     # and once it is past the grace too, both are dropped: marked sent, never published
     relay = OutboxRelay(
-        engine,
+        pg,
         bus,
-        pg=pg,
         unroutable_grace=timedelta(minutes=1),
         clock=lambda: datetime.now(UTC) + timedelta(minutes=2),
     )
@@ -351,14 +348,8 @@ async def test_each_event_is_published_in_the_trace_of_the_request_that_wrote_it
     bus = RecordingBus()
 
     # when a relay publishes them
-    assert await OutboxRelay(engine, bus, pg=pg).run_once() == 2
+    assert await OutboxRelay(pg, bus).run_once() == 2
 
     # then the first goes out as a child of its request, the second in no trace
     assert bus.ids()[0] == traced[0]
     assert bus.trace_ids == [trace_id, 0]
-
-
-async def test_on_postgres_a_relay_needs_the_asyncpg_pool(engine):
-    # the SQLite path has no lease: relays side by side would publish twice
-    with pytest.raises(ValueError, match="asyncpg"):
-        OutboxRelay(engine, RecordingBus())

@@ -10,44 +10,33 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 
 from taskflow_tasks.application import commands as c
 from taskflow_tasks.application.deps import Deps
 from taskflow_tasks.application.handlers import CommandBus
 from taskflow_tasks.infrastructure.db import tables as t
+from taskflow_tasks.infrastructure.db.events import OUTBOX_CHANNEL
 from taskflow_tasks.infrastructure.db.pg_pool import asyncpg_dsn
-from taskflow_tasks.infrastructure.db.pg_uow import PgUnitOfWork
-from taskflow_tasks.infrastructure.db.uow import OUTBOX_CHANNEL
+from taskflow_tasks.infrastructure.db.uow import PgUnitOfWork
 
 _REMINDERS_TABLE = re.compile(r"(FROM|INTO|UPDATE)\s+tasks\.reminders\b")
 
 
 @contextmanager
-def _statements(db, monkeypatch) -> Iterator[list[str]]:
-    """The statements commands run, whichever unit of work the database hands them."""
+def _statements(monkeypatch) -> Iterator[list[str]]:
+    """The statements commands run in their units of work."""
     seen: list[str] = []
-    if db.pg is not None:
-        with monkeypatch.context() as patch:
-            _log_pg_statements(patch, seen)
-            yield seen
-        return
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        seen.append(statement)
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    try:
+    with monkeypatch.context() as patch:
+        _log_pg_statements(patch, seen)
         yield seen
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
 
 
 def _log_pg_statements(patch, seen: list[str]) -> None:
     enter, exit_ = PgUnitOfWork.__aenter__, PgUnitOfWork.__aexit__
 
     def log(query) -> None:
-        # Transaction control is not counted: SQLAlchemy's hook does not see it either.
+        # Transaction control is not counted: what matters is the work inside.
         if query.query not in _TRANSACTION_CONTROL:
             seen.append(query.query)
 
@@ -97,7 +86,7 @@ async def test_a_title_patch_issues_no_reminder_statement(
     activity_before = await _count(tasks_pg_engine, t.activity, task_id=task_id)
 
     # when only its title changes
-    with _statements(tasks_pg_db, monkeypatch) as seen:
+    with _statements(monkeypatch) as seen:
         await bus.handle(c.UpdateTask("trips-user", task_id, {"title": "after"}))
 
     # then: lock, update, and the outbox and activity rows in one statement; no NOTIFY

@@ -1,7 +1,6 @@
-"""The unit of work on the real Postgres, once per implementation (the `tasks_pg_db` fixture
-is parametrized: asyncpg, as bootstrap wires it, and SQLAlchemy): rows as written, locking,
-the identity map, idempotency races, project deletion, rollback, and commits too large for
-one statement's parameters."""
+"""The unit of work on the real Postgres, as bootstrap wires it: rows as written, locking, the
+identity map, idempotency races, project deletion, rollback, and commits too large for one
+statement's parameters."""
 
 from __future__ import annotations
 
@@ -20,11 +19,13 @@ from taskflow_tasks.domain.events import TaskCreated
 from taskflow_tasks.domain.model import Task
 from taskflow_tasks.infrastructure.db import tables as t
 from taskflow_tasks.infrastructure.db.mapping import task_to_row
-from taskflow_tasks.infrastructure.db.uow import _MAX_PARAMS_PER_STATEMENT
+
+# Postgres (and asyncpg) take at most this many bind parameters in one statement.
+MAX_PARAMS_PER_STATEMENT = 32_767
 
 
 def _user(prefix: str) -> str:
-    # One database serves both parametrizations and every test: subjects never repeat.
+    # One database serves every test of the session: subjects never repeat.
     return f"{prefix}-{secrets.token_hex(4)}"
 
 
@@ -208,6 +209,40 @@ async def test_deleting_a_project_hands_its_tasks_back_and_removes_its_members(
     assert await _outbox_count(tasks_pg_engine, owner, "tasks.project.deleted.v1") == 1
 
 
+async def test_membership_changes_bump_the_stored_project_version_their_events_carry(
+    tasks_pg_db, tasks_pg_engine
+):
+    # given a project
+    owner, member = _user("owner"), _user("member")
+    bus = CommandBus(Deps(uow=tasks_pg_db.uow))
+    project = await bus.handle(c.CreateProject(owner, "versioned"))
+
+    # when a member is added, changes role and is removed
+    await bus.handle(c.SetMember(owner, project.id, member, "viewer"))
+    await bus.handle(c.SetMember(owner, project.id, member, "editor"))
+    await bus.handle(c.RemoveMember(owner, project.id, member))
+
+    # then each change committed the next project version with its event
+    async with tasks_pg_db.uow() as uow:
+        stored = await uow.projects.get(project.id)
+    assert stored is not None
+    assert stored.version == 4
+    data = t.outbox.c.payload["data"]
+    async with tasks_pg_engine.connect() as conn:
+        rows = await conn.execute(
+            select(t.outbox.c.event_type, data["project_version"].as_integer())
+            .where(data["project_id"].as_string() == str(project.id))
+            .order_by(t.outbox.c.id)
+        )
+        carried = [(event_type.split(".")[2], version) for event_type, version in rows]
+    assert carried == [
+        ("member_added", 1),
+        ("member_added", 2),
+        ("member_added", 3),
+        ("member_removed", 4),
+    ]
+
+
 async def test_project_membership_is_read_and_rewritten(tasks_pg_db):
     owner, viewer = _user("owner"), _user("viewer")
     bus = CommandBus(Deps(uow=tasks_pg_db.uow))
@@ -234,7 +269,7 @@ async def test_a_commit_past_the_statement_parameter_limit_writes_every_row(
     user = _user("bulk")
     now = datetime.now(UTC)
     count = 2_600
-    assert count * (len(t.outbox.c) + len(t.activity.c)) > _MAX_PARAMS_PER_STATEMENT
+    assert count * (len(t.outbox.c) + len(t.activity.c)) > MAX_PARAMS_PER_STATEMENT
     async with tasks_pg_db.uow() as uow:
         for i in range(count):
             task = Task.create(owner_id=user, actor_id=user, now=now, title=f"bulk {i}")

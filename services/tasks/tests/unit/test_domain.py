@@ -11,6 +11,7 @@ from taskflow_tasks.domain.errors import Conflict, InvalidFields
 from taskflow_tasks.domain.model import Priority, Project, Role, Status, Task
 from taskflow_tasks.domain.recurrence import InvalidRecurrence, next_occurrence, normalize_rule
 from taskflow_tasks.domain.reminders import InvalidReminder, fire_times, parse_offset
+from taskflow_tasks.infrastructure.contracts import to_contract
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 
@@ -271,3 +272,33 @@ def test_projects_keep_an_owner():
     project.set_member("b", Role.OWNER, actor_id="a", now=NOW)
     project.remove_member("a", actor_id="a", now=NOW)
     assert project.members == {"b": Role.OWNER}
+
+
+def test_every_project_and_membership_change_is_a_new_project_version_its_events_carry():
+    # given a new project: the project and its owner's membership are version 1
+    project = Project.create(owner_id="a", name="Shared", description=None, now=NOW)
+    # when members are added, change role, are removed, and the project is deleted
+    project.set_member("b", Role.VIEWER, actor_id="a", now=NOW)
+    project.set_member("b", Role.VIEWER, actor_id="a", now=NOW)  # no change: no version
+    project.set_member("b", Role.EDITOR, actor_id="a", now=NOW)
+    project.remove_member("b", actor_id="a", now=NOW)
+    project.remove_member("b", actor_id="a", now=NOW)  # not a member: no version
+    project.update({"name": "Renamed"}, actor_id="a", now=NOW)
+    project.delete(actor_id="a", now=NOW)
+    # then each change took the next version, and the integration events carry it
+    carried = []
+    for event in project.events:
+        data = to_contract(event)
+        snapshot = getattr(data, "project", None)
+        version = snapshot.version if snapshot is not None else data.project_version
+        carried.append((data.EVENT_TYPE.split(".")[2], version))
+    assert carried == [
+        ("created", 1),
+        ("member_added", 1),
+        ("member_added", 2),
+        ("member_added", 3),
+        ("member_removed", 4),
+        ("updated", 5),
+        ("deleted", 6),
+    ]
+    assert project.version == 6

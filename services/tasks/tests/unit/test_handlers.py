@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+import typing
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 
 from taskflow_tasks.application import commands as c
-from taskflow_tasks.application.handlers import BatchFailed, IdempotencyKeyReused
+from taskflow_tasks.application.handlers import HANDLERS, BatchFailed, IdempotencyKeyReused
 from taskflow_tasks.domain import events
 from taskflow_tasks.domain.errors import Forbidden, InvalidFields, NotFound, PreconditionFailed
 
@@ -85,6 +88,38 @@ async def test_assignee_must_be_a_member(commands):
         await commands.handle(c.CreateTask("owner", {"title": "t", "assignee_id": "x"}))
 
 
+async def test_an_admin_command_passes_the_owner_check_and_is_the_events_actor(
+    commands, fake_store
+):
+    task = (await commands.handle(c.CreateTask("alice", {"title": "mine"}))).task
+    with pytest.raises(NotFound):  # the same actor without the admin authority is a stranger
+        await commands.handle(c.UpdateTask("root", task.id, {"priority": "high"}))
+    await commands.handle(c.UpdateTask("root", task.id, {"priority": "high"}, as_admin=True))
+    await commands.handle(c.DeleteTask("root", task.id, as_admin=True))
+    restored = await commands.handle(c.RestoreTask("root", task.id, as_admin=True))
+    assert restored.owner_id == "alice"
+    assert [type(e) for e in fake_store.outbox][1:] == [
+        events.TaskUpdated,
+        events.TaskDeleted,
+        events.TaskRestored,
+    ]
+    assert {e.actor_id for e in fake_store.outbox[1:]} == {"root"}
+
+
+async def test_an_admin_still_meets_every_domain_rule(commands, fake_store):
+    project = await commands.handle(c.CreateProject("owner", "P"))
+    task = (
+        await commands.handle(c.CreateTask("owner", {"title": "t", "project_id": project.id}))
+    ).task
+    with pytest.raises(InvalidFields):  # the assignee must be a member, whoever assigns
+        await commands.handle(c.UpdateTask("root", task.id, {"assignee_id": "x"}, as_admin=True))
+    with pytest.raises(InvalidFields):
+        await commands.handle(c.UpdateTask("root", task.id, {"title": " "}, as_admin=True))
+    with pytest.raises(NotFound):  # moving into a project that does not exist
+        await commands.handle(c.UpdateTask("root", task.id, {"project_id": uuid4()}, as_admin=True))
+    assert fake_store.tasks[task.id].assignee_id is None
+
+
 async def test_batch_is_all_or_nothing_and_names_every_failure(commands, fake_store):
     a = (await commands.handle(c.CreateTask("alice", {"title": "a"}))).task
     b = (await commands.handle(c.CreateTask("bob", {"title": "b"}))).task
@@ -147,3 +182,21 @@ async def test_completing_a_recurring_task_commits_the_next_occurrence(commands,
     assert len(fake_store.tasks) == 2
     completed = [e for e in fake_store.outbox if isinstance(e, events.TaskCompleted)]
     assert completed[0].next_occurrence_id is not None
+
+
+def test_every_command_has_a_handler_returning_the_commands_result_type():
+    # CommandBus.handle is typed by Command[R]; the handler table is not, so the pairs are
+    # checked here: a handler returning something else than its command declares fails.
+    commands_ = [
+        cls
+        for cls in vars(c).values()
+        if isinstance(cls, type) and issubclass(cls, c.Command) and cls is not c.Command
+    ]
+    assert set(commands_) == set(HANDLERS)
+    for command in commands_:
+        (base,) = (b for b in command.__orig_bases__ if typing.get_origin(b) is c.Command)
+        (declared,) = typing.get_args(base)
+        handler = HANDLERS[command]
+        hints = typing.get_type_hints(handler, vars(sys.modules[handler.__module__]))
+        assert hints["cmd"] is command, handler.__name__
+        assert hints["return"] == declared, (command.__name__, hints["return"], declared)

@@ -91,3 +91,20 @@ def test_csv_neutralises_formulas():
     rows = as_csv([_task(title="+cmd|' /C calc'!A0", labels=["@home", "work"])]).decode()
     assert "'+cmd" in rows
     assert "'@home;work" in rows
+
+
+@pytest.mark.parametrize("value", [0, 1_700_000_000, 0.5, "0.5", "1700000000", " 17e8 ", ".5"])
+def test_date_times_are_text_not_unix_seconds(value):
+    from pydantic import ValidationError
+
+    from taskflow_tasks.interfaces.http.schemas import TaskCreate
+
+    with pytest.raises(ValidationError, match="RFC 3339"):
+        TaskCreate(title="t", due_at=value)
+
+
+def test_an_rfc3339_date_time_is_read():
+    from taskflow_tasks.interfaces.http.schemas import TaskCreate
+
+    task = TaskCreate(title="t", due_at="2026-03-02T09:00:00+00:00", start_at="2026-03-01T08:00Z")
+    assert task.due_at == NOW

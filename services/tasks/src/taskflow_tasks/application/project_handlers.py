@@ -46,7 +46,7 @@ async def delete_project(cmd: c.DeleteProject, deps: Deps) -> None:
         await uow.commit()
 
 
-async def set_member(cmd: c.SetMember, deps: Deps) -> tuple[Project, bool]:
+async def set_member(cmd: c.SetMember, deps: Deps) -> c.MemberSet:
     try:
         role = Role(cmd.role)
     except ValueError:
@@ -56,7 +56,7 @@ async def set_member(cmd: c.SetMember, deps: Deps) -> tuple[Project, bool]:
         added = project.set_member(cmd.user_id, role, actor_id=cmd.actor_id, now=deps.clock())
         await uow.projects.save(project)
         await uow.commit()
-        return project, added
+        return c.MemberSet(project, added)
 
 
 async def remove_member(cmd: c.RemoveMember, deps: Deps) -> None:

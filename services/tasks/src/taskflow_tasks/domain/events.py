@@ -82,9 +82,11 @@ class MemberAdded(DomainEvent):
     project_id: str
     user_id: str
     role: str
+    project_version: int  # the project's version after this change: orders membership events
 
 
 @dataclass(frozen=True)
 class MemberRemoved(DomainEvent):
     project_id: str
     user_id: str
+    project_version: int

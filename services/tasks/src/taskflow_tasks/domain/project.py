@@ -54,7 +54,7 @@ class Project:
         )
         project.events.append(events.ProjectCreated(owner_id, now, project.snapshot()))
         project.events.append(
-            events.MemberAdded(owner_id, now, str(project.id), owner_id, Role.OWNER.value)
+            events.MemberAdded(owner_id, now, str(project.id), owner_id, Role.OWNER.value, 1)
         )
         return project
 
@@ -88,8 +88,13 @@ class Project:
         if previous is Role.OWNER and role is not Role.OWNER:
             self._keep_an_owner(user_id)
         self.members[user_id] = role
+        # Every membership change is a new version of the project (the row is locked while it
+        # changes): consumers order membership events by it, whatever order they arrive in.
+        self.version += 1
         self.updated_at = now
-        self.events.append(events.MemberAdded(actor_id, now, str(self.id), user_id, role.value))
+        self.events.append(
+            events.MemberAdded(actor_id, now, str(self.id), user_id, role.value, self.version)
+        )
         return previous is None
 
     def remove_member(self, user_id: str, *, actor_id: str, now: datetime) -> None:
@@ -99,10 +104,12 @@ class Project:
         if role is Role.OWNER:
             self._keep_an_owner(user_id)
         del self.members[user_id]
+        self.version += 1
         self.updated_at = now
-        self.events.append(events.MemberRemoved(actor_id, now, str(self.id), user_id))
+        self.events.append(events.MemberRemoved(actor_id, now, str(self.id), user_id, self.version))
 
     def delete(self, *, actor_id: str, now: datetime) -> None:
+        self.version += 1
         self.events.append(events.ProjectDeleted(actor_id, now, self.snapshot()))
 
     def _keep_an_owner(self, leaving: str) -> None:

@@ -1,1 +1,1 @@
-"""Adapters: the database (Postgres or SQLite), the outbox relay and the reminder scheduler."""
+"""Adapters: the database (Postgres on asyncpg), the outbox relay and the reminder scheduler."""

@@ -40,6 +40,7 @@ def project_snapshot(project: Project) -> contracts.ProjectSnapshotV1:
         owner_id=project.owner_id,
         name=project.name,
         description=project.description,
+        version=project.version,
         created_at=project.created_at,
         updated_at=project.updated_at,
     )
@@ -93,10 +94,17 @@ def to_contract(event: e.DomainEvent) -> EventData:
             )
         case e.ProjectDeleted(project=project):
             return contracts.ProjectDeletedV1(project=project_snapshot(project))
-        case e.MemberAdded(project_id=pid, user_id=uid, role=role):
-            return contracts.ProjectMemberAddedV1(project_id=pid, user_id=uid, role=role)  # type: ignore[arg-type]
-        case e.MemberRemoved(project_id=pid, user_id=uid):
-            return contracts.ProjectMemberRemovedV1(project_id=pid, user_id=uid)
+        case e.MemberAdded(project_id=pid, user_id=uid, role=role, project_version=version):
+            return contracts.ProjectMemberAddedV1(
+                project_id=pid,
+                user_id=uid,
+                role=role,  # type: ignore[arg-type]
+                project_version=version,
+            )
+        case e.MemberRemoved(project_id=pid, user_id=uid, project_version=version):
+            return contracts.ProjectMemberRemovedV1(
+                project_id=pid, user_id=uid, project_version=version
+            )
     raise TypeError(f"no contract for {type(event).__name__}")
 
 

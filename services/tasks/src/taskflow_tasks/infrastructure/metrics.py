@@ -7,11 +7,9 @@ import time
 from datetime import UTC, datetime
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import and_, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from taskflow_tasks.domain.model import OPEN_STATUSES
-from taskflow_tasks.infrastructure.db import tables as t
+from taskflow_tasks.infrastructure.db.pg_pool import PgPool
 
 OUTBOX_BACKLOG = Gauge(
     "taskflow_tasks_outbox_backlog_events", "Outbox events written but not yet published."
@@ -36,9 +34,21 @@ REMINDERS_FIRED = Counter("taskflow_tasks_reminders_fired_total", "due_soon even
 OVERDUE_FIRED = Counter("taskflow_tasks_overdue_fired_total", "overdue events written.")
 
 
+# One statement for the four gauges ($1 now, $2 the open statuses).
+GAUGES = (
+    "SELECT"
+    " (SELECT count(*) FROM tasks.outbox WHERE sent_at IS NULL) AS backlog,"
+    " (SELECT min(created_at) FROM tasks.outbox WHERE sent_at IS NULL) AS oldest,"
+    " count(*) AS open_tasks,"
+    " count(*) FILTER (WHERE due_at < $1) AS overdue_tasks"
+    " FROM tasks.tasks WHERE deleted_at IS NULL AND status = ANY($2::text[])"
+)
+_OPEN = [s.value for s in OPEN_STATUSES]
+
+
 class GaugeRefresher:
-    def __init__(self, engine: AsyncEngine, min_interval: float = 15.0) -> None:
-        self._engine = engine
+    def __init__(self, pool: PgPool, min_interval: float = 15.0) -> None:
+        self._pg = pool
         self._min_interval = min_interval
         self._last: float | None = None
         self._lock = asyncio.Lock()
@@ -52,22 +62,11 @@ class GaugeRefresher:
             await self._refresh()
 
     async def _refresh(self) -> None:
-        T, OB = t.tasks, t.outbox
         current = datetime.now(UTC)
-        is_open = and_(T.c.deleted_at.is_(None), T.c.status.in_([s.value for s in OPEN_STATUSES]))
-        async with self._engine.connect() as conn:
-            backlog, oldest = (
-                await conn.execute(
-                    select(func.count(), func.min(OB.c.created_at)).where(OB.c.sent_at.is_(None))
-                )
-            ).one()
-            open_count = await conn.scalar(select(func.count()).where(is_open))
-            overdue_count = await conn.scalar(
-                select(func.count()).where(is_open, T.c.due_at < current)
-            )
-        OUTBOX_BACKLOG.set(backlog or 0)
-        if oldest is not None and oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=UTC)
+        row = await (await self._pg.pool()).fetchrow(GAUGES, current, _OPEN)
+        assert row is not None  # an aggregate without GROUP BY returns one row
+        oldest = row["oldest"]
+        OUTBOX_BACKLOG.set(row["backlog"])
         OUTBOX_OLDEST_AGE.set((current - oldest).total_seconds() if oldest else 0.0)
-        OPEN_TASKS.set(open_count or 0)
-        OVERDUE_TASKS.set(overdue_count or 0)
+        OPEN_TASKS.set(row["open_tasks"])
+        OVERDUE_TASKS.set(row["overdue_tasks"])

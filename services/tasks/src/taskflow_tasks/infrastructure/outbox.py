@@ -1,15 +1,14 @@
 """The outbox relay: publishes committed events through the EventBus, then marks them sent.
 
 At-least-once: a row is marked sent only after the broker confirmed it; a crash in between
-republishes it, and consumers deduplicate by event id. On Postgres a relay claims a batch with
-a lease (`claimed_until`, ADR 105) in one autocommit statement, publishes it, then settles it
-in a second one: two round trips a cycle, no transaction held while publishing. Relays side by
+republishes it, and consumers deduplicate by event id. A relay claims a batch with a lease
+(`claimed_until`, ADR 105) in one autocommit statement, publishes it, then settles it in a
+second one: two round trips a cycle, no transaction held while publishing. Relays side by
 side skip each other's claimed rows, so none publishes a row another holds in normal
 operation; a relay that dies holding a claim delays those rows by at most the lease.
 
-Those two statements run straight on the process's asyncpg pool (ADR 107): through SQLAlchemy
-Core each cost about a millisecond of CPU, and the relay runs two per event. SQLite (embedded:
-one process, one relay) keeps its one-transaction path on SQLAlchemy.
+Those two statements run on the process's asyncpg pool (ADR 107); a relay is woken by the
+outbox trigger's NOTIFY (ADR 104) or, in the same process, by the unit of work's commit.
 """
 
 from __future__ import annotations
@@ -23,16 +22,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 from uuid import UUID
 
+import asyncpg
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from taskflow_common.events.envelope import RawEnvelope
 from taskflow_common.messaging import EventBus, UnroutableEventError
-from taskflow_tasks.infrastructure.db import tables as t
+from taskflow_tasks.infrastructure.db.events import OUTBOX_CHANNEL
 from taskflow_tasks.infrastructure.db.pg_pool import PgPool, asyncpg_dsn
-from taskflow_tasks.infrastructure.db.uow import OUTBOX_CHANNEL
 from taskflow_tasks.infrastructure.metrics import (
     OUTBOX_PUBLISH_FAILURES,
     OUTBOX_PUBLISHED,
@@ -40,13 +37,11 @@ from taskflow_tasks.infrastructure.metrics import (
 )
 
 log = logging.getLogger(__name__)
-OB = t.outbox
 MAX_BACKOFF_SECONDS = 30.0
-_ROW = (OB.c.id, OB.c.payload, OB.c.traceparent, OB.c.tracestate, OB.c.created_at)
 
 
 class PendingEvent(NamedTuple):
-    """An unsent outbox row as both paths hand it to the publishing loop (fields as `_ROW`)."""
+    """An unsent outbox row as the claim hands it to the publishing loop."""
 
     id: UUID
     payload: dict[str, Any]  # the envelope, decoded (PgPool's connections decode jsonb)
@@ -105,26 +100,21 @@ class OutboxWaker:
 
 
 class OutboxRelay:
-    """On Postgres pass `pg`, the process's asyncpg pool: the claim and settle run there."""
+    """Claims and settles on `pg`, the process's asyncpg pool: one connection at a time, for
+    a statement, so it shares the pool with the commands."""
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        pg: PgPool,
         bus: EventBus,
         *,
-        pg: PgPool | None = None,
         batch_size: int = 100,
         poll_seconds: float = 1.0,
         lease: timedelta = timedelta(seconds=30),
         unroutable_grace: timedelta = timedelta(seconds=60),
         waker: OutboxWaker | None = None,
-        write_lock: asyncio.Lock | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        if engine.dialect.name == "postgresql" and pg is None:
-            # The one-transaction path has no lease: relays side by side would publish twice.
-            raise ValueError("on Postgres the relay claims on asyncpg: pass pg (a PgPool)")
-        self._engine = engine
         self._pg = pg
         self._bus = bus
         self._batch_size = batch_size
@@ -137,15 +127,11 @@ class OutboxRelay:
         # queue. Such events are retried for a grace period, then dropped with a metric.
         self._unroutable_grace = unroutable_grace
         self.waker = waker or OutboxWaker()
-        self._write_lock = write_lock
         self._clock = clock
 
     async def run_once(self) -> int:
         """Publish one batch in order; stop at the first failure. Returns how many were sent."""
-        if self._pg is None:
-            sent, failure = await self._run_once_in_transaction()
-        else:
-            sent, failure = await self._run_once_under_lease(self._pg)
+        sent, failure = await self._run_once_under_lease(self._pg)
         OUTBOX_PUBLISHED.inc(len(sent))
         if failure is not None:
             raise RelayStalled(failure[1])
@@ -193,33 +179,13 @@ class OutboxRelay:
             error[:2000] if error is not None else None,
         )
 
-    async def _run_once_in_transaction(self) -> tuple[list[UUID], Failure | None]:
-        """SQLite (embedded: one process, one relay): the locked batch commits with its marks."""
-        lock = self._write_lock or contextlib.nullcontext()
-        async with lock, self._engine.connect() as conn, conn.begin():
-            query = select(*_ROW).where(OB.c.sent_at.is_(None))
-            result = await conn.execute(query.order_by(OB.c.id).limit(self._batch_size))
-            rows = [PendingEvent(*row) for row in result]
-            sent, failure = await self._publish_in_order(rows)
-            if sent:
-                await conn.execute(
-                    update(OB).where(OB.c.id.in_(sent)).values(sent_at=self._clock())
-                )
-            if failure is not None:
-                await conn.execute(
-                    update(OB)
-                    .where(OB.c.id == failure[0])
-                    .values(attempts=OB.c.attempts + 1, last_error=failure[1][:2000])
-                )
-        return sent, failure
-
     async def _publish_in_order(
-        self, rows: Sequence[PendingEvent], deadline: float | None = None
+        self, rows: Sequence[PendingEvent], deadline: float
     ) -> tuple[list[UUID], Failure | None]:
         """The ids published (or dropped as unroutable past the grace), and the first failure."""
         sent: list[UUID] = []
         for row in rows:
-            if deadline is not None and time.monotonic() > deadline:
+            if time.monotonic() > deadline:
                 break  # the rest are released unpublished, for the next cycle
             error = await self._publish(row)
             if error is None:
@@ -289,12 +255,10 @@ async def listen_for_commits(database_url: str, waker: OutboxWaker) -> None:
 
     Polling remains the safety net: if this connection drops, the relay is merely slower.
     """
-    import asyncpg
-
     dsn = asyncpg_dsn(database_url)
     while True:
         try:
-            await _listen_once(asyncpg, dsn, waker)
+            await _listen_once(dsn, waker)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -302,7 +266,7 @@ async def listen_for_commits(database_url: str, waker: OutboxWaker) -> None:
         await asyncio.sleep(5)
 
 
-async def _listen_once(asyncpg: Any, dsn: str, waker: OutboxWaker) -> None:
+async def _listen_once(dsn: str, waker: OutboxWaker) -> None:
     conn = await asyncpg.connect(dsn)
     try:
         closed = asyncio.Event()

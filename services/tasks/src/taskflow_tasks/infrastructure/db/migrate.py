@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from taskflow_tasks.infrastructure.db.engine import create_engine
 from taskflow_tasks.infrastructure.db.tables import SCHEMA
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -25,10 +26,9 @@ def _config(connection: Connection) -> Config:
 
 
 def _run(connection: Connection, action: str, revision: str) -> None:
-    if connection.dialect.name == "postgresql":
-        # Lock first: concurrent CREATE SCHEMA IF NOT EXISTS can still collide in Postgres.
-        connection.execute(text(f"SELECT pg_advisory_xact_lock({_ADVISORY_LOCK_ID})"))
-        connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+    # Lock first: concurrent CREATE SCHEMA IF NOT EXISTS can still collide in Postgres.
+    connection.execute(text(f"SELECT pg_advisory_xact_lock({_ADVISORY_LOCK_ID})"))
+    connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
     config = _config(connection)
     if action == "upgrade":
         command.upgrade(config, revision)
@@ -44,3 +44,12 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
     async with engine.begin() as conn:
         await conn.run_sync(_run, "downgrade", revision)
+
+
+async def upgrade_database(database_url: str) -> None:
+    """Upgrade to head on a short-lived engine: the service itself runs on asyncpg alone."""
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()

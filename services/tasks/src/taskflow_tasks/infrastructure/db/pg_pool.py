@@ -1,10 +1,11 @@
-"""One asyncpg pool per process for the Postgres paths that skip SQLAlchemy: the hot reads
-(pg_reads.py), the command unit of work (pg_uow.py) and the outbox relay (outbox.py).
+"""One asyncpg pool per process, for everything the process does in the database: the reads
+(queries.py), the commands' unit of work (uow.py), the scheduler, the outbox relay and the
+gauges.
 
-Shared so that a serve process holds at most 2 x pool_size connections (this pool and the
-SQLAlchemy engine's, which keeps the colder reads and the scheduler); a command
-never needs a second connection while it holds one, so reads and writes cannot starve each
-other into a deadlock.
+A process holds at most pool_size connections (plus the relay's LISTEN connection), so
+replicas x roles can be sized against Postgres' max_connections; a command never needs a
+second connection while it holds one, so reads and writes cannot starve each other into a
+deadlock.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 
 def asyncpg_dsn(database_url: str) -> str:
-    """The settings' SQLAlchemy URL (postgresql+asyncpg://…) as a DSN asyncpg takes."""
+    """The settings' URL (postgresql:// or postgresql+asyncpg://…) as a DSN asyncpg takes."""
     url = make_url(database_url).set(drivername="postgresql")
     return url.render_as_string(hide_password=False)
 

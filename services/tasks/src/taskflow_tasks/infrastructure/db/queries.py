@@ -1,4 +1,6 @@
-"""The read side in SQL: one statement per request, rows mapped straight to domain objects."""
+"""The read side on the process's asyncpg pool: one statement per request (two for a task's
+activity), rows mapped straight to domain objects, each statement in autocommit (no BEGIN and
+ROLLBACK round trips around a single read)."""
 
 from __future__ import annotations
 
@@ -6,24 +8,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
-
-from sqlalchemy import (
-    JSON,
-    ColumnElement,
-    Select,
-    and_,
-    exists,
-    false,
-    func,
-    literal_column,
-    or_,
-    select,
-    true,
-    tuple_,
-    type_coerce,
-)
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from taskflow_tasks.application.queries import (
     ActivityEntry,
@@ -37,53 +21,82 @@ from taskflow_tasks.application.queries import (
     TaskListQuery,
 )
 from taskflow_tasks.domain.model import OPEN_STATUSES, Role, Task, label_key
-from taskflow_tasks.infrastructure.db import tables as t
 from taskflow_tasks.infrastructure.db.mapping import project_from_row, task_from_row
+from taskflow_tasks.infrastructure.db.pg_pool import PgPool
+from taskflow_tasks.infrastructure.db.sql import COLUMNS
+from taskflow_tasks.infrastructure.db.tracing import db_span
 
-T = t.tasks
-M = t.members
+# Own tasks, and tasks of projects the user ($1) is a member of.
+VISIBLE = (
+    "(t.owner_id = $1 OR t.project_id IN (SELECT project_id FROM tasks.members WHERE user_id = $1))"
+)
+# Same expression as the GIN index ix_tasks_search (migration 0001).
+SEARCH = (
+    "to_tsvector('english'::regconfig, (t.title::text || ' ') || t.description)"
+    " @@ websearch_to_tsquery('english'::regconfig, {})"
+)
 _OPEN = [s.value for s in OPEN_STATUSES]
-MAX_SEARCH_WORDS = 10
+# Statements are assembled from the constant fragments above only; every value is bound.
+GET_ONE = (
+    f"SELECT {COLUMNS} FROM tasks.tasks t"  # noqa: S608
+    f" WHERE t.id = $2 AND t.deleted_at IS NULL AND {VISIBLE}"
+)
+LABELS = (
+    "SELECT min(l.value) AS label, count(*) AS tasks"  # noqa: S608
+    " FROM tasks.tasks t CROSS JOIN LATERAL jsonb_array_elements_text(t.labels) AS l(value)"
+    f" WHERE t.deleted_at IS NULL AND {VISIBLE}"
+    " GROUP BY lower(l.value) ORDER BY count(*) DESC, lower(l.value)"
+)
+# A trashed task is gone from every per-task read, its history included, until it is restored
+# (the trash listing, GET /tasks?deleted=true, is where it shows): the same rule as GET_ONE.
+LIVE_VISIBLE_TASK = (
+    f"SELECT true FROM tasks.tasks t WHERE t.id = $2 AND t.deleted_at IS NULL AND {VISIBLE}"  # noqa: S608
+)
+ACTIVITY = (
+    "SELECT actor_id, at, action, changes FROM tasks.activity WHERE task_id = $1 ORDER BY at, id"
+)
+EXPORT = (
+    f"SELECT {COLUMNS} FROM tasks.tasks t"  # noqa: S608
+    f" WHERE t.deleted_at IS NULL AND {VISIBLE} ORDER BY t.created_at, t.id LIMIT $2"
+)
+
+# Projects with their members folded into one JSON object each (no row per member), for the
+# page of ids the subquery {} selects, in id order.
+_PROJECT_VIEWS = (
+    "SELECT p.id, p.owner_id, p.name, p.description, p.version, p.created_at, p.updated_at,"
+    " (SELECT json_object_agg(o.user_id, o.role) FROM tasks.members o WHERE o.project_id = p.id)"
+    " AS member_roles"
+    " FROM tasks.projects p JOIN ({}) page ON p.id = page.project_id ORDER BY p.id"
+)
+PROJECT = _PROJECT_VIEWS.format(
+    "SELECT project_id FROM tasks.members WHERE user_id = $1 AND project_id = $2"
+)
+# Keyset on the project id (UUIDv7, so creation order; ADR 0108) from the (user_id,
+# project_id) index, one row more than the page so a full last page is known to be the last.
+PROJECTS_FIRST_PAGE = _PROJECT_VIEWS.format(
+    "SELECT project_id FROM tasks.members WHERE user_id = $1 ORDER BY project_id LIMIT $2"
+)
+PROJECTS_AFTER = _PROJECT_VIEWS.format(
+    "SELECT project_id FROM tasks.members WHERE user_id = $1 AND project_id > $3"
+    " ORDER BY project_id LIMIT $2"
+)
 
 
-def visible_to(user_id: str) -> ColumnElement[bool]:
-    """Own tasks, and tasks of projects the user is a member of."""
-    return or_(
-        T.c.owner_id == user_id,
-        T.c.project_id.in_(select(M.c.project_id).where(M.c.user_id == user_id)),
-    )
-
-
-def _search_vector() -> ColumnElement[Any]:
-    # Written with literals so it matches the expression of the GIN index (migration 0001).
-    document = T.c.title.op("||")(literal_column("' '")).op("||")(T.c.description)
-    return func.to_tsvector(literal_column("'english'::regconfig"), document)
-
-
-def read_only(engine: AsyncEngine) -> AsyncEngine:
-    """Reads are single statements: on Postgres they run in autocommit, which saves the
-    BEGIN and the ROLLBACK-on-return round trips the pool would otherwise add to each."""
-    if engine.dialect.name == "postgresql":
-        return engine.execution_options(isolation_level="AUTOCOMMIT")
-    return engine
-
-
-class SqlTaskQueries:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = read_only(engine)
-        self._postgres = engine.dialect.name == "postgresql"
+class PgTaskQueries:
+    def __init__(self, pool: PgPool) -> None:
+        self._pg = pool
 
     async def get_visible(self, user_id: str, task_id: UUID) -> Task | None:
-        query = select(T).where(T.c.id == task_id, T.c.deleted_at.is_(None), visible_to(user_id))
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).mappings().first()
+        pool = await self._pg.pool()
+        with db_span("SELECT", "SELECT tasks (one)"):
+            row = await pool.fetchrow(GET_ONE, user_id, task_id)
         return task_from_row(row) if row is not None else None
 
     async def list_visible(self, user_id: str, query: TaskListQuery) -> Page:
-        statement = self._filtered(select(T), user_id, query)
-        statement = self._keyset(statement, query).limit(query.limit + 1)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(statement)).mappings().all()
+        sql, params = list_sql(user_id, query)
+        pool = await self._pg.pool()
+        with db_span("SELECT", "SELECT tasks (page)"):
+            rows = await pool.fetch(sql, *params)
         tasks = [task_from_row(row) for row in rows[: query.limit]]
         next_cursor = None
         if len(rows) > query.limit:
@@ -91,169 +104,114 @@ class SqlTaskQueries:
         return Page(tasks, next_cursor)
 
     async def labels(self, user_id: str) -> Sequence[LabelCount]:
-        expand = "jsonb_array_elements_text" if self._postgres else "json_each"
-        element = getattr(func, expand)(T.c.labels).table_valued("value").alias("label")
-        key = func.lower(element.c.value)
-        statement = (
-            select(func.min(element.c.value), func.count())
-            .select_from(T.join(element, true()))
-            .where(T.c.deleted_at.is_(None), visible_to(user_id))
-            .group_by(key)
-            .order_by(func.count().desc(), key)
-        )
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(statement)).all()
-        return [LabelCount(label, count) for label, count in rows]
+        pool = await self._pg.pool()
+        with db_span("SELECT", "SELECT tasks (labels)"):
+            rows = await pool.fetch(LABELS, user_id)
+        return [LabelCount(row["label"], row["tasks"]) for row in rows]
 
     async def activity(self, user_id: str, task_id: UUID) -> Sequence[ActivityEntry] | None:
-        A = t.activity
-        async with self._engine.connect() as conn:
-            found = await conn.scalar(select(T.c.id).where(T.c.id == task_id, visible_to(user_id)))
-            if found is None:
-                return None
-            rows = await conn.execute(
-                select(A.c.actor_id, A.c.at, A.c.action, A.c.changes)
-                .where(A.c.task_id == task_id)
-                .order_by(A.c.at, A.c.id)
-            )
-            return [ActivityEntry(a, at, action, changes) for a, at, action, changes in rows]
+        pool = await self._pg.pool()
+        with db_span("SELECT", "SELECT activity"):
+            async with pool.acquire() as conn:
+                if await conn.fetchval(LIVE_VISIBLE_TASK, user_id, task_id) is None:
+                    return None
+                rows = await conn.fetch(ACTIVITY, task_id)
+        return [ActivityEntry(r["actor_id"], r["at"], r["action"], r["changes"]) for r in rows]
 
     async def export(self, user_id: str, limit: int) -> Sequence[Task]:
-        statement = (
-            select(T)
-            .where(T.c.deleted_at.is_(None), visible_to(user_id))
-            .order_by(T.c.created_at, T.c.id)
-            .limit(limit)
-        )
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(statement)).mappings().all()
+        pool = await self._pg.pool()
+        with db_span("SELECT", "SELECT tasks (export)"):
+            rows = await pool.fetch(EXPORT, user_id, limit)
         return [task_from_row(row) for row in rows]
 
-    def _filtered(self, statement: Select[Any], user_id: str, q: TaskListQuery) -> Select[Any]:
-        where: list[ColumnElement[bool]] = [visible_to(user_id)]
-        where.append(T.c.deleted_at.is_not(None) if q.deleted else T.c.deleted_at.is_(None))
-        if q.statuses:
-            where.append(T.c.status.in_([s.value for s in q.statuses]))
-        if q.priorities:
-            where.append(T.c.priority.in_([p.rank for p in q.priorities]))
-        for label in q.labels:
-            where.append(self._has_label(label_key(label)))
-        if q.project_id is not None:
-            where.append(T.c.project_id == q.project_id)
-        if q.assignee_id is not None:
-            where.append(T.c.assignee_id == q.assignee_id)
-        if q.parent_id is not None:
-            where.append(T.c.parent_id == q.parent_id)
-        if q.due_before is not None:
-            where.append(T.c.due_at < q.due_before)
-        if q.due_after is not None:
-            where.append(T.c.due_at > q.due_after)
-        if q.overdue is not None:
-            overdue = and_(T.c.due_at < datetime.now(UTC), T.c.status.in_(_OPEN))
-            where.append(overdue if q.overdue else ~overdue)
-        if q.text:
-            where.append(self._matches(q.text))
-        return statement.where(*where)
 
-    def _has_label(self, key: str) -> ColumnElement[bool]:
-        if self._postgres:
-            contains: ColumnElement[bool] = type_coerce(T.c.label_keys, JSONB).contains([key])
-            return contains
-        element = func.json_each(T.c.label_keys).table_valued("value")
-        return exists(select(1).select_from(element).where(element.c.value == key))
-
-    def _matches(self, text: str) -> ColumnElement[bool]:
-        if self._postgres:
-            query = func.websearch_to_tsquery(literal_column("'english'::regconfig"), text)
-            return _search_vector().op("@@")(query)
-        words = text.split()[:MAX_SEARCH_WORDS]
-        if not words:
-            return false()
-        clauses = []
-        for word in words:
-            pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            clauses.append(
-                or_(
-                    T.c.title.ilike(pattern, escape="\\"),
-                    T.c.description.ilike(pattern, escape="\\"),
-                )
-            )
-        return and_(*clauses)
-
-    def _keyset(self, statement: Select[Any], q: TaskListQuery) -> Select[Any]:
-        """Order by the sort field (nulls last in both directions), then id; resume after the
-        cursor's (value, id). Rows inserted meanwhile never shift a page boundary."""
-        column = getattr(T.c, q.sort.field)
-        nullable = q.sort.field == "due_at"
-        desc = q.sort.descending
-        ordered = column.desc() if desc else column.asc()
-        by_id = T.c.id.desc() if desc else T.c.id.asc()
-        order = [column.is_(None), ordered, by_id] if nullable else [ordered, by_id]
-        statement = statement.order_by(*order)
-        cursor = q.cursor
-        if cursor is None:
-            return statement
-        if cursor.value is None:
-            if not nullable:
-                return statement.where(false())
-            after_id = T.c.id < cursor.last_id if desc else T.c.id > cursor.last_id
-            return statement.where(column.is_(None), after_id)
-        value: Any = (
-            cursor.value if q.sort.field == "priority" else datetime.fromisoformat(cursor.value)
-        )
-        pair = tuple_(column, T.c.id)
-        after = pair < (value, cursor.last_id) if desc else pair > (value, cursor.last_id)
-        if nullable:
-            after = or_(after, column.is_(None))
-        return statement.where(after)
-
-
-class SqlProjectQueries:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = read_only(engine)
-        self._postgres = engine.dialect.name == "postgresql"
+class PgProjectQueries:
+    def __init__(self, pool: PgPool) -> None:
+        self._pg = pool
 
     async def get_visible(self, user_id: str, project_id: UUID) -> ProjectView | None:
-        mine = select(M.c.project_id).where(M.c.user_id == user_id, M.c.project_id == project_id)
-        views = await self._views(user_id, mine)
+        views = await self._views(user_id, PROJECT, project_id)
         return views[0] if views else None
 
     async def list_visible(self, user_id: str, query: ProjectListQuery) -> ProjectPage:
-        """Keyset on the project id (UUIDv7, so creation order; ADR 0108): the
-        page's ids come from the (user_id, project_id) index, one row more than the page so a
-        full last page is known to be the last without a second query."""
-        mine = select(M.c.project_id).where(M.c.user_id == user_id)
-        if query.cursor is not None:
-            mine = mine.where(M.c.project_id > query.cursor.last_id)
-        mine = mine.order_by(M.c.project_id).limit(query.limit + 1)
-        views = await self._views(user_id, mine)
+        if query.cursor is None:
+            views = await self._views(user_id, PROJECTS_FIRST_PAGE, query.limit + 1)
+        else:
+            views = await self._views(
+                user_id, PROJECTS_AFTER, query.limit + 1, query.cursor.last_id
+            )
         next_cursor = None
         if len(views) > query.limit:
             views = views[: query.limit]
             next_cursor = ProjectCursor(views[-1].project.id).encode()
         return ProjectPage(views, next_cursor)
 
-    async def _views(self, user_id: str, ids: Select[Any]) -> list[ProjectView]:
-        """The projects whose ids `ids` selects, in id order, with their members: one
-        statement, members folded into one JSON object per project (no row per member)."""
-        P = t.projects
-        page = ids.subquery("page")
-        other = M.alias("other")
-        fold = func.json_object_agg if self._postgres else func.json_group_object
-        members = (
-            select(fold(other.c.user_id, other.c.role))
-            .where(other.c.project_id == P.c.id)
-            .scalar_subquery()
-        )
-        statement = (
-            select(P, type_coerce(members, JSON).label("member_roles"))
-            .select_from(P.join(page, P.c.id == page.c.project_id))
-            .order_by(P.c.id)
-        )
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(statement)).mappings().all()
+    async def _views(self, user_id: str, statement: str, *params: Any) -> list[ProjectView]:
+        pool = await self._pg.pool()
+        with db_span("SELECT", "SELECT projects"):
+            rows = await pool.fetch(statement, user_id, *params)
         views = []
         for row in rows:
             project = project_from_row(row, row["member_roles"] or {})
             views.append(ProjectView(project, project.members.get(user_id, Role.VIEWER)))
         return views
+
+
+def list_sql(user_id: str, q: TaskListQuery) -> tuple[str, list[Any]]:
+    """The list statement and its parameters; every value is a bind parameter."""
+    params: list[Any] = [user_id]
+
+    def bind(value: Any) -> str:
+        params.append(value)
+        return f"${len(params)}"
+
+    where = [VISIBLE, "t.deleted_at IS NOT NULL" if q.deleted else "t.deleted_at IS NULL"]
+    if q.statuses:
+        where.append(f"t.status = ANY({bind([s.value for s in q.statuses])}::text[])")
+    if q.priorities:
+        where.append(f"t.priority = ANY({bind([p.rank for p in q.priorities])}::int2[])")
+    for label in q.labels:
+        where.append(f"t.label_keys @> {bind([label_key(label)])}::jsonb")
+    if q.project_id is not None:
+        where.append(f"t.project_id = {bind(q.project_id)}")
+    if q.assignee_id is not None:
+        where.append(f"t.assignee_id = {bind(q.assignee_id)}")
+    if q.parent_id is not None:
+        where.append(f"t.parent_id = {bind(q.parent_id)}")
+    if q.due_before is not None:
+        where.append(f"t.due_at < {bind(q.due_before)}")
+    if q.due_after is not None:
+        where.append(f"t.due_at > {bind(q.due_after)}")
+    if q.overdue is not None:
+        overdue = (
+            f"(t.due_at < {bind(datetime.now(UTC))} AND t.status = ANY({bind(_OPEN)}::text[]))"
+        )
+        where.append(overdue if q.overdue else f"NOT COALESCE({overdue}, false)")
+    if q.text:
+        where.append(SEARCH.format(bind(q.text)))
+
+    column = f"t.{q.sort.field}"
+    direction = "DESC" if q.sort.descending else "ASC"
+    nullable = q.sort.field == "due_at"
+    cursor = q.cursor
+    if cursor is not None:
+        comparison = "<" if q.sort.descending else ">"
+        if cursor.value is None:
+            if nullable:
+                where.append(f"({column} IS NULL AND t.id {comparison} {bind(cursor.last_id)})")
+            else:
+                where.append("false")
+        else:
+            value: Any = (
+                cursor.value if q.sort.field == "priority" else datetime.fromisoformat(cursor.value)
+            )
+            after = f"({column}, t.id) {comparison} ({bind(value)}, {bind(cursor.last_id)})"
+            where.append(f"({after} OR {column} IS NULL)" if nullable else after)
+    order = f"{column} {direction}, t.id {direction}"
+    if nullable:
+        order = f"({column} IS NULL), {order}"
+    sql = (
+        f"SELECT {COLUMNS} FROM tasks.tasks t WHERE {' AND '.join(where)}"  # noqa: S608
+        f" ORDER BY {order} LIMIT {bind(q.limit + 1)}"
+    )
+    return sql, params

@@ -1,8 +1,6 @@
-"""The `tasks` schema as SQLModel tables (on SQLite the schema maps to none).
-
-Tables are used through SQLAlchemy Core (`Model.__table__`): the write side maps rows to the
-domain aggregates itself, and the read side avoids ORM object churn on the hot path.
-"""
+"""The `tasks` schema as SQLModel tables: the one definition of the schema, which the Alembic
+migrations follow and the asyncpg statements take their column lists from (sql.py). Nothing
+reads or writes through these at run time (ADR 0111)."""
 
 from __future__ import annotations
 
@@ -11,7 +9,6 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Column,
     DateTime,
@@ -35,16 +32,13 @@ metadata = MetaData(schema=SCHEMA)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes on every dialect (SQLite stores naive text; we re-attach UTC)."""
+    """timestamptz, read and written as aware UTC datetimes."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return None if value is None else value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -52,7 +46,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-JsonDoc = JSON().with_variant(JSONB(), "postgresql")
+JsonDoc = JSONB()
 
 
 def _json(nullable: bool = False) -> Any:
@@ -118,7 +112,7 @@ class TaskRow(TasksModel, table=True):
     start_at: datetime | None = _at()
     completed_at: datetime | None = _at()
     labels: list[str] = _json()
-    label_keys: list[str] = _json()  # case-folded labels, for filtering (GIN on Postgres)
+    label_keys: list[str] = _json()  # case-folded labels, for filtering (GIN index)
     recurrence: str | None = Field(sa_column=Column(String(500), nullable=True))
     series_start: datetime | None = _at()
     next_occurrence_id: UUID | None = Field(sa_column=Column(Uuid(), nullable=True))

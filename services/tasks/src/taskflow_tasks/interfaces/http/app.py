@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI
 
-from taskflow_common.metrics import METRICS_CONTENT_TYPE, render_metrics
 from taskflow_common.web import RequestMetricsMiddleware, install_problem_handlers, ops_router
 from taskflow_tasks.interfaces.http.deps import ApiContext
 from taskflow_tasks.interfaces.http.errors import install_domain_error_handler
-from taskflow_tasks.interfaces.http.routes import labels, projects, tasks
+from taskflow_tasks.interfaces.http.routes import admin, labels, projects, tasks
 from taskflow_tasks.interfaces.http.tracing import ServerSpanMiddleware
 
 _UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -35,14 +34,10 @@ def build_api(context: ApiContext, lifespan: Lifespan | None = None) -> FastAPI:
     app.include_router(tasks.router)
     app.include_router(projects.router)
     app.include_router(labels.router)
+    app.include_router(admin.router)
 
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        # Domain gauges (outbox backlog, open/overdue tasks) are refreshed per scrape, cached.
-        await context.refresh_gauges()
-        return Response(render_metrics(), media_type=METRICS_CONTENT_TYPE)
-
-    app.include_router(ops_router(context.readiness))
+    # Domain gauges (outbox backlog, open/overdue tasks) are refreshed per scrape, cached.
+    app.include_router(ops_router(context.readiness, before_scrape=context.refresh_gauges))
     install_problem_handlers(app)
     install_domain_error_handler(app)
     app.add_middleware(RequestMetricsMiddleware, service="tasks")

@@ -11,8 +11,9 @@ from fastapi import Depends, Request
 
 from taskflow_common.auth import Principal
 from taskflow_common.health import ReadinessCheck
-from taskflow_common.problems import Problem, ProblemError, not_found
+from taskflow_common.problems import Problem, ProblemError, forbidden, not_found
 from taskflow_common.web import BearerAuth
+from taskflow_tasks.application.admin_queries import AdminTaskQueries
 from taskflow_tasks.application.handlers import CommandBus
 from taskflow_tasks.application.queries import ProjectQueries, TaskQueries
 
@@ -27,7 +28,9 @@ class ApiContext:
     auth: BearerAuth
     readiness: Callable[[], Sequence[ReadinessCheck]]
     refresh_gauges: Callable[[], Awaitable[None]]
+    admin_tasks: AdminTaskQueries
     export_max_tasks: int = 10_000
+    admin_role: str = "admin"  # the realm role the admin API requires (TASKFLOW_ADMIN_ROLE)
 
 
 # Dependencies are `async def` on purpose: FastAPI runs plain `def` ones in a thread pool,
@@ -55,9 +58,20 @@ async def authenticated_caller(request: Request) -> Caller:
     return Caller(await api.auth(request), api)
 
 
+async def admin_caller(request: Request) -> Caller:
+    """A caller whose verified token carries the administrators' realm role; anyone else
+    with a valid token gets a 403 naming the role (a 401 without one)."""
+    api: ApiContext = request.app.state.api
+    user = await api.auth(request)
+    if api.admin_role not in user.roles:
+        raise forbidden(f"This endpoint requires the realm role '{api.admin_role}'.")
+    return Caller(user, api)
+
+
 Context = Annotated[ApiContext, Depends(get_context)]
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 Authed = Annotated[Caller, Depends(authenticated_caller)]
+AdminAuthed = Annotated[Caller, Depends(admin_caller)]
 
 
 def parse_id(raw: str, what: str = "task") -> UUID:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import to_json
 
 from taskflow_common.ids import is_canonical_uuid
@@ -40,6 +41,22 @@ def user_id_text(value: str) -> str:
     return value
 
 
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def rfc3339_text(value: Any) -> Any:
+    """Date-times are RFC 3339 strings, as documented. Pydantic's lax mode also reads a number
+    (or a numeric string such as `0.5`) as Unix seconds: a client sending one has most likely
+    sent something else by mistake, and gets a 422 instead of a filter it did not mean."""
+    if isinstance(value, (int, float)) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("must be an RFC 3339 date-time with a time zone, not a number")
+    return value
+
+
+# A date-time with a time zone, written as text (RFC 3339).
+DateTime = Annotated[AwareDatetime, BeforeValidator(rfc3339_text)]
+
+
 UserId = Annotated[str, Field(max_length=36), AfterValidator(user_id_text)]
 ShortText = Annotated[str, Field(max_length=1_000), AfterValidator(storable_text)]
 LongText = Annotated[str, Field(max_length=20_000), AfterValidator(storable_text)]
@@ -54,8 +71,8 @@ class TaskCreate(_Input):
     description: LongText | None = None
     status: StatusName | None = None
     priority: PriorityName | None = None
-    due_at: AwareDatetime | None = None
-    start_at: AwareDatetime | None = None
+    due_at: DateTime | None = None
+    start_at: DateTime | None = None
     labels: Annotated[list[ShortText], Field(max_length=100)] | None = None
     project_id: UUID | None = None
     assignee_id: ShortText | None = None

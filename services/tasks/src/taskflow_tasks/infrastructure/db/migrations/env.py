@@ -6,15 +6,12 @@ from alembic import context
 
 from taskflow_tasks.infrastructure.db.tables import SCHEMA, metadata
 
-connection = context.config.attributes["connection"]
-on_postgres = connection.dialect.name == "postgresql"
-
 context.configure(
-    connection=connection,
+    connection=context.config.attributes["connection"],
     target_metadata=metadata,
     version_table="alembic_version",
-    version_table_schema=SCHEMA if on_postgres else None,
-    include_schemas=on_postgres,
+    version_table_schema=SCHEMA,
+    include_schemas=True,
     transaction_per_migration=False,
 )
 with context.begin_transaction():

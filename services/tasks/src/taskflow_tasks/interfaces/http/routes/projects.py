@@ -93,10 +93,10 @@ async def delete_project(project_id: str, caller: Authed) -> Response:
 @router.post("/{project_id}/members", response_model=ProjectPublic, dependencies=[JsonBody])
 async def set_member(project_id: str, body: MemberIn, caller: Authed) -> Response:
     """Adds a member (201) or changes an existing member's role (200)."""
-    project, added = await caller.api.commands.handle(
+    change = await caller.api.commands.handle(
         c.SetMember(caller.user.sub, parse_id(project_id, "project"), body.user_id, body.role)
     )
-    return _response(project, caller.user.sub, 201 if added else 200)
+    return _response(change.project, caller.user.sub, 201 if change.added else 200)
 
 
 @router.delete("/{project_id}/members/{user_id}", status_code=204)

@@ -8,26 +8,26 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from taskflow_common.problems import FieldError, ProblemError, not_found, validation_problem
 from taskflow_tasks.application import commands as c
-from taskflow_tasks.application.handlers import BatchResult, CreatedTask
 from taskflow_tasks.application.queries import (
     MAX_LIMIT,
     Cursor,
     Sort,
     TaskListQuery,
 )
-from taskflow_tasks.domain.model import Priority, Status
+from taskflow_tasks.domain.model import Priority, Status, Task
 from taskflow_tasks.interfaces.http.conditional import etag, expected_versions, none_match
 from taskflow_tasks.interfaces.http.deps import ApiContext, Authed, JsonBody, parse_id
 from taskflow_tasks.interfaces.http.export import as_csv, as_ics, as_json
 from taskflow_tasks.interfaces.http.schemas import (
     ActivityPublic,
     BatchRequest,
+    DateTime,
     PriorityName,
     StatusName,
     TaskCreate,
@@ -45,7 +45,7 @@ JSON = "application/json"
 MAX_IDEMPOTENCY_KEY = 255
 
 
-def _task_response(task: Any, status_code: int = 200, **headers: str) -> Response:
+def _task_response(task: Task, status_code: int = 200, **headers: str) -> Response:
     return Response(
         dump(task_dict(task)),
         status_code=status_code,
@@ -72,7 +72,7 @@ async def create_task(
         fingerprint = hashlib.sha256(
             dump(body.model_dump(mode="json", exclude_unset=True))
         ).hexdigest()
-    result: CreatedTask = await caller.api.commands.handle(
+    result = await caller.api.commands.handle(
         c.CreateTask(caller.user.sub, to_values(body, patch=False), idempotency_key, fingerprint)
     )
     headers = {"Location": f"{request.url.path.rstrip('/')}/{result.task.id}"}
@@ -97,8 +97,8 @@ async def list_tasks(
     project_id: UUID | None = None,
     assignee_id: Annotated[Text | None, Query(max_length=255)] = None,
     parent_id: UUID | None = None,
-    due_before: Annotated[AwareDatetime | None, AfterValidator(_plausible)] = None,
-    due_after: Annotated[AwareDatetime | None, AfterValidator(_plausible)] = None,
+    due_before: Annotated[DateTime | None, AfterValidator(_plausible)] = None,
+    due_after: Annotated[DateTime | None, AfterValidator(_plausible)] = None,
     overdue: bool | None = None,
     q: Annotated[Text | None, Query(max_length=500)] = None,
     deleted: bool = False,
@@ -141,9 +141,7 @@ async def batch(body: BatchRequest, caller: Authed) -> Response:
         )
         for op in body.operations
     )
-    results: list[BatchResult] = await caller.api.commands.handle(
-        c.BatchTasks(caller.user.sub, operations)
-    )
+    results = await caller.api.commands.handle(c.BatchTasks(caller.user.sub, operations))
     out = []
     for result in results:
         entry: dict[str, Any] = {"op": result.op, "id": result.task_id}
@@ -162,7 +160,19 @@ _MEDIA = {
 }
 
 
-@router.get("/export")
+@router.get(
+    "/export",
+    responses={
+        200: {
+            "description": "Every task of the caller, as a file in the format asked for.",
+            "content": {
+                "application/json": {},
+                "text/csv": {"schema": {"type": "string"}},
+                "text/calendar": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
 async def export(
     caller: Authed,
     format: Annotated[Literal["json", "csv", "ics"], Query()] = "json",

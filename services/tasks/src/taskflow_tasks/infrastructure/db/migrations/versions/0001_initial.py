@@ -21,11 +21,10 @@ S = "tasks"
 
 
 def _json() -> sa.types.TypeEngine[Any]:
-    return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+    return postgresql.JSONB()
 
 
 def upgrade() -> None:
-    on_postgres = op.get_bind().dialect.name == "postgresql"
     op.create_table(
         "projects",
         sa.Column("id", sa.Uuid(), primary_key=True),
@@ -124,25 +123,24 @@ def upgrade() -> None:
         schema=S,
     )
     op.create_index("ix_idempotency_created", "idempotency_keys", ["created_at"], schema=S)
-    if on_postgres:
-        # Full-text search over title and description; queries use the same expression.
-        op.execute(
-            "CREATE INDEX ix_tasks_search ON tasks.tasks USING gin "
-            "(to_tsvector('english'::regconfig, (title::text || ' ') || description))"
-        )
-        op.execute("CREATE INDEX ix_tasks_label_keys ON tasks.tasks USING gin (label_keys)")
-        # The relay and the scheduler only ever look at what is pending.
-        op.execute(
-            "CREATE INDEX ix_outbox_unsent ON tasks.outbox (id) WHERE sent_at IS NULL"
-        )
-        op.execute(
-            "CREATE INDEX ix_reminders_unfired ON tasks.reminders (fire_at) WHERE fired_at IS NULL"
-        )
-        op.execute(
-            "CREATE INDEX ix_tasks_overdue_pending ON tasks.tasks (due_at) "
-            "WHERE overdue_fired_at IS NULL AND deleted_at IS NULL "
-            "AND status IN ('todo', 'in_progress')"
-        )
+    # Full-text search over title and description; queries use the same expression.
+    op.execute(
+        "CREATE INDEX ix_tasks_search ON tasks.tasks USING gin "
+        "(to_tsvector('english'::regconfig, (title::text || ' ') || description))"
+    )
+    op.execute("CREATE INDEX ix_tasks_label_keys ON tasks.tasks USING gin (label_keys)")
+    # The relay and the scheduler only ever look at what is pending.
+    op.execute(
+        "CREATE INDEX ix_outbox_unsent ON tasks.outbox (id) WHERE sent_at IS NULL"
+    )
+    op.execute(
+        "CREATE INDEX ix_reminders_unfired ON tasks.reminders (fire_at) WHERE fired_at IS NULL"
+    )
+    op.execute(
+        "CREATE INDEX ix_tasks_overdue_pending ON tasks.tasks (due_at) "
+        "WHERE overdue_fired_at IS NULL AND deleted_at IS NULL "
+        "AND status IN ('todo', 'in_progress')"
+    )
 
 
 def downgrade() -> None:

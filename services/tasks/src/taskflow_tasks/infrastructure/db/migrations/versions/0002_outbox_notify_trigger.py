@@ -11,13 +11,11 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-# taskflow_tasks.infrastructure.db.uow.OUTBOX_CHANNEL, frozen here as migrations are.
+# taskflow_tasks.infrastructure.db.events.OUTBOX_CHANNEL, frozen here as migrations are.
 _CHANNEL = "taskflow_tasks_outbox"
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        return  # SQLite has no NOTIFY; the embedded relay is woken in process
     # One notification per inserting statement, delivered at commit (never on rollback), and
     # folded into one per transaction by Postgres: what the unit of work's NOTIFY did.
     op.execute(
@@ -31,7 +29,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        return
     op.execute("DROP TRIGGER IF EXISTS outbox_notify ON tasks.outbox")
     op.execute("DROP FUNCTION IF EXISTS tasks.outbox_notify()")

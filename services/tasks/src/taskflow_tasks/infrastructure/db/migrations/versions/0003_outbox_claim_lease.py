@@ -17,18 +17,13 @@ branch_labels = None
 depends_on = None
 
 
-def _schema() -> str | None:
-    # Alembic's ALTER TABLE ignores the engine's schema_translate_map; SQLite has no `tasks`.
-    return "tasks" if op.get_bind().dialect.name == "postgresql" else None
-
-
 def upgrade() -> None:
     # Nullable, no default: instant on Postgres, whatever the outbox holds. The partial index
     # ix_outbox_unsent (id WHERE sent_at IS NULL) still serves the claim: the claimed rows it
     # filters out are at most a few batches.
     column: sa.Column[datetime] = sa.Column("claimed_until", UtcDateTime(), nullable=True)
-    op.add_column("outbox", column, schema=_schema())
+    op.add_column("outbox", column, schema="tasks")
 
 
 def downgrade() -> None:
-    op.drop_column("outbox", "claimed_until", schema=_schema())
+    op.drop_column("outbox", "claimed_until", schema="tasks")
