@@ -1,4 +1,7 @@
-"""`python -m taskflow_notify <role>`: serve | consume | worker | migrate."""
+"""`python -m taskflow_notify <role>`: serve | consume | worker | migrate.
+
+Picks a role; what each runs with is built in `bootstrap` (the composition root).
+"""
 
 from __future__ import annotations
 
@@ -7,22 +10,22 @@ import asyncio
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from taskflow_common.messaging import EventBus
 
 
 def _serve() -> None:
-    import uvicorn
-
-    from taskflow_common.djangoweb.schema import migrate_schema
+    from taskflow_common.listeners import serve_http
     from taskflow_notify import bootstrap
 
-    bootstrap.setup_django()
-    container = bootstrap.configure()
-    migrate_schema(container.settings.db_schema)
-    cfg = container.settings
-    uvicorn.run(
+    cfg = bootstrap.start_role().settings
+    serve_http(
         bootstrap.build_asgi(),
         host=cfg.host,
         port=cfg.port,
+        metrics_port=cfg.metrics_port,
         lifespan="off",
         log_config=None,
         ws_ping_interval=20,
@@ -34,33 +37,23 @@ def _serve() -> None:
 
 
 def _consume() -> None:
-    from taskflow_common.djangoweb.schema import migrate_schema
     from taskflow_common.process import run_async, serve_metrics
     from taskflow_notify import bootstrap
 
-    bootstrap.setup_django()
-    container = bootstrap.configure()
-    migrate_schema(container.settings.db_schema)
-    serve_metrics(
-        container.settings.metrics_port or DEFAULT_METRICS_PORTS["consume"], container.settings.host
-    )
-    run_async(_consume_forever(container.settings.amqp_url))
+    cfg = bootstrap.start_role().settings
+    serve_metrics(cfg.metrics_port or DEFAULT_METRICS_PORTS["consume"], cfg.host)
+    run_async(_consume_until_stopped(bootstrap.event_bus(cfg)))
 
 
-async def _consume_forever(amqp_url: str) -> None:
-    from taskflow_common.messaging import RetryPolicy
-    from taskflow_common.messaging.amqp import AmqpEventBus
-    from taskflow_notify.consumers.events import CONSUMER, PATTERNS, make_event_handler
+async def _consume_until_stopped(bus: EventBus) -> None:
+    from taskflow_notify import bootstrap
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    bus = AmqpEventBus(amqp_url, prefetch=64)
     await bus.start()
-    # Patient retries: a database restart must not send events to the dead-letter queue.
-    retry = RetryPolicy(max_attempts=12, initial_delay=0.5, max_delay=30.0)
-    await bus.subscribe(CONSUMER, PATTERNS, make_event_handler(), retry=retry)
+    await bootstrap.subscribe_events(bus)
     await stop.wait()
     await bus.close()
 
@@ -68,17 +61,12 @@ async def _consume_forever(amqp_url: str) -> None:
 def _worker(extra: list[str]) -> None:
     from celery import current_app
 
-    from taskflow_common.djangoweb.schema import migrate_schema
     from taskflow_common.process import serve_metrics
     from taskflow_notify import bootstrap
 
-    bootstrap.setup_django()
-    container = bootstrap.configure()
-    migrate_schema(container.settings.db_schema)
-    serve_metrics(
-        container.settings.metrics_port or DEFAULT_METRICS_PORTS["worker"], container.settings.host
-    )
-    import taskflow_notify.tasks  # noqa: F401  (registers the tasks)
+    cfg = bootstrap.start_role().settings
+    serve_metrics(cfg.metrics_port or DEFAULT_METRICS_PORTS["worker"], cfg.host)
+    import taskflow_notify.celery_tasks  # noqa: F401  (registers the tasks)
 
     # A node name of its own: two workers on one host must not share a remote-control queue.
     named = any(a.startswith(("-n", "--hostname")) for a in extra)
@@ -105,12 +93,9 @@ DEFAULT_METRICS_PORTS = {"consume": 9104, "worker": 9105}
 
 
 def _migrate() -> None:
-    from taskflow_common.djangoweb.schema import migrate_schema
     from taskflow_notify import bootstrap
 
-    bootstrap.setup_django()
-    container = bootstrap.configure()
-    migrate_schema(container.settings.db_schema, verbosity=1)
+    bootstrap.start_role(migrate_verbosity=1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from taskflow_common.djangoweb.auth import PrincipalUser
+from taskflow_common.djangoweb.auth import HasRealmRole, PrincipalUser
 from taskflow_common.problems import Problem, ProblemError, not_found
-from taskflow_notify import feed, selectors, services
+from taskflow_notify import admin_stats, feed, selectors, services
 from taskflow_notify.container import container
 from taskflow_notify.cursors import (
     decode_cursor,
@@ -30,6 +31,15 @@ def _user_id(request: Request) -> str:
     return user.principal.sub
 
 
+def _query(serializer: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
+    """The validated query string. A plain dict, not the QueryDict: DRF reads a blank form
+    field as absent, so `?unread=` would pass as the default; in a query string it is a value,
+    and one that is no boolean is a 400."""
+    params = serializer(data=request.query_params.dict())
+    params.is_valid(raise_exception=True)
+    return dict(params.validated_data)
+
+
 def _uuid_or_404(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
@@ -40,13 +50,11 @@ def _uuid_or_404(value: str) -> uuid.UUID:
 class NotificationListApi(APIView):
     class FilterSerializer(serializers.Serializer[Any]):
         unread = serializers.BooleanField(required=False, default=False)
-        cursor = serializers.CharField(required=False, max_length=200)
+        cursor = serializers.CharField(required=False, max_length=200, allow_blank=True)
         limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
 
     def get(self, request: Request) -> Response:
-        params = self.FilterSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        query = params.validated_data
+        query = _query(self.FilterSerializer, request)
         before = decode_cursor(query["cursor"]) if query.get("cursor") else None
         rows = selectors.notification_list(
             user_id=_user_id(request),
@@ -70,13 +78,11 @@ class ChangesApi(APIView):
     """
 
     class FilterSerializer(serializers.Serializer[Any]):
-        since = serializers.CharField(required=False, max_length=200)
+        since = serializers.CharField(required=False, max_length=200, allow_blank=True)
         limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=200)
 
     def get(self, request: Request) -> Response:
-        params = self.FilterSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        query = params.validated_data
+        query = _query(self.FilterSerializer, request)
         user_id = _user_id(request)
         if not query.get("since"):
             head = feed.feed_head(user_id=user_id)
@@ -119,10 +125,21 @@ class NotificationReadAllApi(APIView):
         return Response({"updated": updated})
 
 
+class JsonBooleanField(serializers.BooleanField):
+    """JSON `true`/`false` only. The API documents a boolean; DRF's BooleanField also reads
+    0, 1, "no", "on" and the like, which a client sending them has most likely got wrong."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+        raise AssertionError("unreachable")  # fail() always raises
+
+
 class PreferencesApi(APIView):
     class InputSerializer(serializers.Serializer[Any]):
         preferences = serializers.DictField(
-            child=serializers.DictField(child=serializers.BooleanField(), allow_empty=True),
+            child=serializers.DictField(child=JsonBooleanField(), allow_empty=True),
             allow_empty=True,
         )
 
@@ -213,3 +230,19 @@ class WebhookDeliveriesApi(APIView):
                 "next_cursor": None,
             }
         )
+
+
+class IsNotifyAdmin(HasRealmRole):
+    @property
+    def role(self) -> str:  # type: ignore[override]
+        admin_role: str = settings.TASKFLOW_NOTIFY.admin_role
+        return admin_role
+
+
+class AdminStatsApi(APIView):
+    """Notifications sent per channel over the last 30 days (the administrators' realm role)."""
+
+    permission_classes = [IsNotifyAdmin]
+
+    def get(self, request: Request) -> Response:
+        return Response(admin_stats.delivery_stats())

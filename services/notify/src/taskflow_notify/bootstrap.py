@@ -1,7 +1,10 @@
 """The composition root: the one place notify's adapters are chosen and wired.
 
-`configure()` runs once per process after Django is set up; `build_asgi()` assembles the HTTP +
-WebSocket application. The embedded mode passes its in-process JWKS and user lookup here.
+`start_role()` is every distributed role's start (Django, adapters, telemetry, schema);
+`configure()` builds and installs the adapters once Django is set up; `build_asgi()` assembles
+the HTTP + WebSocket application; `event_bus()` and `subscribe_events()` are the consumer's bus
+and its one subscription. The embedded mode passes its in-process JWKS and user lookup to
+`configure()` and its own bus to `subscribe_events()`.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ from asgiref.sync import sync_to_async
 
 from taskflow_common.auth import JwksSource
 from taskflow_common.djangoweb.registry import install
+from taskflow_common.djangoweb.schema import migrate_schema
 from taskflow_common.djangoweb.setup import setup_django as setup_django_for
 from taskflow_common.health import ReadinessCheck, tcp_probe
+from taskflow_common.messaging import EventBus
 from taskflow_common.process import start_observability, verifier_from_settings
-from taskflow_common.telemetry import init_telemetry
 from taskflow_notify.config import NotifySettings
 from taskflow_notify.container import NotifyContainer
 from taskflow_notify.ports import UserDirectory
@@ -27,6 +31,14 @@ DEFAULT_SETTINGS_MODULE = "taskflow_notify.settings.base"
 def setup_django(settings_module: str = DEFAULT_SETTINGS_MODULE) -> None:
     """Set Django up with this service's settings (one settings module per process)."""
     setup_django_for("taskflow_notify", settings_module)
+
+
+def start_role(*, migrate_verbosity: int = 0) -> NotifyContainer:
+    """A distributed role's start: Django, this process's adapters and telemetry, the schema."""
+    setup_django()
+    container = configure()
+    migrate_schema(container.settings.db_schema, verbosity=migrate_verbosity)
+    return container
 
 
 def configure(
@@ -62,17 +74,6 @@ def configure(
     install(verifier=verifier, checks=lambda: readiness_checks(cfg), name="notify")
     create_celery_app()
     return container
-
-
-def init_process_telemetry(cfg: NotifySettings) -> None:
-    """OpenTelemetry for this process (once; the worker runs a thread pool, not prefork, so
-    its exporter thread is the process's own)."""
-    init_telemetry(
-        cfg.otel_service_name or "taskflow-notify",
-        otlp_endpoint=cfg.otel_exporter_otlp_endpoint,
-        otlp_protocol=cfg.otel_exporter_otlp_protocol,
-        disabled=cfg.otel_sdk_disabled,
-    )
 
 
 def _keycloak_directory(cfg: NotifySettings) -> UserDirectory:
@@ -129,3 +130,17 @@ def build_asgi() -> Callable[..., Any]:
     from django.core.asgi import get_asgi_application
 
     return ProtocolTypeRouter({"http": get_asgi_application(), "websocket": websocket_app()})
+
+
+def event_bus(cfg: NotifySettings) -> EventBus:
+    """The consume role's bus: RabbitMQ (the embedded mode brings its in-process one)."""
+    from taskflow_common.messaging.amqp import AmqpEventBus
+
+    return AmqpEventBus(cfg.amqp_url, prefetch=64)
+
+
+async def subscribe_events(bus: EventBus) -> None:
+    """Subscribe notify's event consumer on `bus`, the same way in both modes."""
+    from taskflow_notify.event_consumer import subscribe
+
+    await subscribe(bus)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from taskflow_common.settings import BaseServiceSettings
 
@@ -46,9 +46,14 @@ class NotifySettings(BaseServiceSettings):
     user_cache_ttl_seconds: int = Field(default=300, ge=0)
 
     # Deliveries: bounded retries with exponential backoff.
+    # Attempts per delivery, those of workers that died mid-send included.
     delivery_max_attempts: int = Field(default=8, ge=1, le=30)
+    # How long a claimed attempt is its worker's before another worker may take the delivery
+    # over (the first one died): longer than any attempt, the webhook deadline and SMTP included.
+    delivery_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     delivery_retry_base_seconds: float = Field(default=2.0, gt=0)
     delivery_retry_max_seconds: float = Field(default=600.0, gt=0)
+    # One webhook attempt's total deadline: connect, TLS, request and answer together.
     webhook_timeout_seconds: float = Field(default=5.0, gt=0)
     # Loopback/private webhook targets are refused (SSRF) unless a test/dev setup allows them.
     webhook_allow_private_networks: bool = False
@@ -58,8 +63,15 @@ class NotifySettings(BaseServiceSettings):
     # Change feeds (sync tokens): how long, and how many entries per user, a token is served.
     feed_retention_days: float = Field(default=7.0, gt=0, le=365)
     feed_max_entries_per_user: int = Field(default=10_000, ge=100)
-    # Where the consume/worker roles expose /metrics (serve has its own /metrics route).
-    metrics_port: int | None = None
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> NotifySettings:
+        if self.delivery_lease_seconds <= self.webhook_timeout_seconds:
+            raise ValueError(
+                "TASKFLOW_DELIVERY_LEASE_SECONDS must exceed TASKFLOW_WEBHOOK_TIMEOUT_SECONDS: "
+                "a lease ending mid-attempt lets a second worker send the same delivery"
+            )
+        return self
 
     @property
     def broker_url(self) -> str:

@@ -10,19 +10,28 @@ from taskflow_notify.kinds import Channel, Kind
 
 
 class ProjectReadModel(models.Model):
-    """Who owns a project, from `tasks.project.*` events (to route shared-project events)."""
+    """A project, from `tasks.project.*` events: the row every event about it locks first.
+
+    Events about one project so apply one at a time. `deleted` is a tombstone: events arrive
+    in no guaranteed order, and a late one must not bring a deleted project back (ADR 0304).
+    """
 
     project_id = models.CharField(primary_key=True, max_length=64)
-    owner_id = models.CharField(max_length=64)
+    owner_id = models.CharField(max_length=64, blank=True, default="")  # "" until created
+    version = models.BigIntegerField(default=0)  # the newest project version seen; 0: none
+    deleted = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
 
 class ProjectMember(models.Model):
-    """A member of a project, from `tasks.project.member_*` events."""
+    """A membership, from `tasks.project.member_*` events; a removed one stays as a tombstone
+    (`active` false) with the version of the removal, so a late `member_added` loses to it."""
 
     project_id = models.CharField(max_length=64, db_index=True)
     user_id = models.CharField(max_length=64, db_index=True)
     role = models.CharField(max_length=16)
+    version = models.BigIntegerField(default=0)  # the project version of the latest change
+    active = models.BooleanField(default=True)
 
     class Meta:
         constraints = [
@@ -88,7 +97,8 @@ class Webhook(models.Model):
 
 
 class Delivery(models.Model):
-    """One (notification, channel, target) send. Its status makes re-runs send nothing twice."""
+    """One (notification, channel, target) send. Its status makes re-runs send nothing twice;
+    `attempts` and `claimed_until` bound how often it is tried, dead workers included."""
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -103,7 +113,10 @@ class Delivery(models.Model):
     target = models.CharField(max_length=64)
     webhook = models.ForeignKey(Webhook, null=True, blank=True, on_delete=models.SET_NULL)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Counted when an attempt is claimed, before anything is sent (docs/adr/0305).
     attempts = models.PositiveIntegerField(default=0)
+    # Until when the worker that claimed the last attempt holds it; NULL when none does.
+    claimed_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
     response_status = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -151,3 +164,15 @@ class FeedEntry(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["created_at"], name="notify_feed_created_idx")]
+
+
+class TaskVersion(models.Model):
+    """The newest version of a task whose snapshot went into change feeds.
+
+    Events arrive in no guaranteed order: a `task.changed` frame goes out only for a snapshot
+    newer than this, so a late update cannot overwrite a newer one in a client's view, nor
+    bring a deleted task back (ADR 0304).
+    """
+
+    task_id = models.CharField(primary_key=True, max_length=64)
+    version = models.BigIntegerField()

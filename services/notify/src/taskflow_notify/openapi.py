@@ -18,6 +18,7 @@ def _responses(ok: dict[str, Any], *errors: int) -> dict[str, Any]:
             "description": {
                 400: "Bad request",
                 401: "No valid bearer token",
+                403: "The token lacks the administrators' realm role",
                 404: "Not found (or not yours)",
                 410: "The sync token is past retention: refetch, then resume (type resync)",
                 413: "Body too large",
@@ -192,9 +193,41 @@ def document() -> dict[str, Any]:
                     "responses": _responses(_json(_page("Delivery")), 404),
                 }
             },
+            # Served on notify's own port for the admin service; the gateway routes
+            # /api/v1/admin/* to the admin service and so leaves this path out of its document.
+            "/api/v1/admin/stats": {
+                "get": {
+                    "tags": ["admin"],
+                    "operationId": "admin_stats",
+                    "summary": "Notifications sent per channel over the last 30 days",
+                    "responses": _responses(_json(_ref("DeliveryStats")), 403),
+                }
+            },
         },
         "components": {
             "schemas": {
+                "DeliveryStats": {
+                    "type": "object",
+                    "required": ["days", "since", "by_channel"],
+                    "properties": {
+                        "days": {"type": "integer"},
+                        "since": {"type": "string", "format": "date-time"},
+                        "by_channel": {
+                            "type": "object",
+                            "properties": {
+                                c.value: {
+                                    "type": "object",
+                                    "required": ["delivered", "failed"],
+                                    "properties": {
+                                        "delivered": {"type": "integer"},
+                                        "failed": {"type": "integer"},
+                                    },
+                                }
+                                for c in Channel
+                            },
+                        },
+                    },
+                },
                 "Changes": {
                     "type": "object",
                     "required": ["data", "sync_token", "has_more"],
@@ -276,7 +309,13 @@ def document() -> dict[str, Any]:
                         "status": {"enum": ["pending", "sent", "failed", "skipped"]},
                         "attempts": {"type": "integer"},
                         "response_status": {"type": ["integer", "null"]},
-                        "last_error": {"type": ["string", "null"]},
+                        "last_error": {
+                            "type": ["string", "null"],
+                            "description": "The last failed attempt's reason code: timeout, "
+                            "connect_failed, tls_error, connection_lost, protocol_error, "
+                            "dns_failed, http_3xx (redirects are not followed), http_4xx, "
+                            "http_5xx, blocked_target, attempts_exhausted.",
+                        },
                         "created_at": {"type": "string", "format": "date-time"},
                         "sent_at": {"type": ["string", "null"], "format": "date-time"},
                     },

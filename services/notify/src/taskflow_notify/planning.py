@@ -42,6 +42,8 @@ class TaskChange:
     task: dict[str, Any]
     audience: frozenset[str]
     changed_fields: tuple[str, ...] | None = None  # for updates: which fields changed
+    # Who could see the task before this change and no longer can (told it left their view).
+    lost_sight: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -79,17 +81,28 @@ def plan_event(data: EventData, *, actor: str, project_audience: Set[str]) -> Ev
     task_change = None
     if change is not None:
         task = data.task  # type: ignore[attr-defined]
+        audience = task_audience(task, project_audience)
         task_change = TaskChange(
             change=change,
             task=task.model_dump(mode="json"),
-            audience=task_audience(task, project_audience),
+            audience=audience,
             changed_fields=(
                 tuple(data.changed_fields) if isinstance(data, TaskUpdatedV1) else None
             ),
+            lost_sight=_former_assignee(data) - audience,
         )
     return EventPlan(
         notifications=_notifications(data, actor, project_audience), task_change=task_change
     )
+
+
+def _former_assignee(data: EventData) -> frozenset[str]:
+    """The assignee an update took off the task (project membership changes are told apart,
+    as `access.changed` frames, by the membership read model)."""
+    if not isinstance(data, TaskUpdatedV1):
+        return frozenset()
+    before = (data.changes.get("assignee_id") or [None])[0]
+    return frozenset({before}) if isinstance(before, str) and before else frozenset()
 
 
 def _notifications(

@@ -45,11 +45,21 @@ class WebhookRefusedError(ValueError):
     """The webhook URL points somewhere it must not (SSRF) or is not a usable URL."""
 
 
+class WebhookDeliveryError(Exception):
+    """One attempt failed on the way (worth a retry). `reason` is a short code, the only thing
+    the webhook's owner is shown: raw connection errors would make webhooks a port scanner."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class WebhookSender(Protocol):
     def check_url(self, url: str) -> None:
         """Raise WebhookRefusedError if the URL may not be called."""
         ...
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> WebhookResponse:
-        """POST once; raise on transport errors, WebhookRefusedError on a forbidden target."""
+        """POST once within the sender's deadline; WebhookDeliveryError when the attempt fails,
+        WebhookRefusedError on a forbidden target."""
         ...

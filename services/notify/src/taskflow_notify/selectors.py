@@ -12,7 +12,6 @@ from taskflow_notify.models import (
     Notification,
     Preference,
     ProjectMember,
-    ProjectReadModel,
     Webhook,
 )
 
@@ -53,19 +52,19 @@ def channel_enabled(matrix: dict[str, dict[str, bool]], kind: Kind, channel: Cha
 
 
 def project_audience(*, project_id: str | None) -> set[str]:
+    """The project's current members (its owners among them): who may see its tasks.
+
+    Only memberships in force count; a removed member's tombstone does not. The creator is a
+    member like any other (tasks emits their `member_added` with the project) and stops
+    hearing about the project once removed, as tasks stops showing it to them.
+    """
     if not project_id:
         return set()
-    people = set(
-        ProjectMember.objects.filter(project_id=project_id).values_list("user_id", flat=True)
+    return set(
+        ProjectMember.objects.filter(project_id=project_id, active=True).values_list(
+            "user_id", flat=True
+        )
     )
-    owner = (
-        ProjectReadModel.objects.filter(project_id=project_id)
-        .values_list("owner_id", flat=True)
-        .first()
-    )
-    if owner:
-        people.add(owner)
-    return people
 
 
 def webhook_list(*, user_id: str) -> QuerySet[Webhook]:

@@ -10,31 +10,22 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from taskflow_common.events.contracts.tasks import (
-    ProjectCreatedV1,
-    ProjectDeletedV1,
-    ProjectMemberAddedV1,
-    ProjectMemberRemovedV1,
-    ProjectUpdatedV1,
-    TaskUpdatedV1,
-)
-from taskflow_common.events.envelope import EventData, RawEnvelope
+from taskflow_common.events.envelope import RawEnvelope
 from taskflow_common.events.registry import UnknownEventTypeError, parse_data
 from taskflow_common.problems import FieldError, ProblemError, not_found, validation_problem
 from taskflow_notify import selectors
-from taskflow_notify.feed import FeedFrame, FeedPush, feed_append
+from taskflow_notify.feed import FeedFrame, FeedPush, TaskSnapshotVersion, feed_append
 from taskflow_notify.frames import notification_frame
 from taskflow_notify.kinds import Channel, Kind
+from taskflow_notify.membership import membership_apply
 from taskflow_notify.metrics import NOTIFICATIONS_CREATED
 from taskflow_notify.models import (
     Delivery,
     Notification,
     Preference,
-    ProjectMember,
-    ProjectReadModel,
     Webhook,
 )
-from taskflow_notify.planning import TaskChange, plan_event, project_id_of, task_audience
+from taskflow_notify.planning import TaskChange, plan_event, project_id_of
 from taskflow_notify.ports import WebhookRefusedError, WebhookSender
 
 # Called after commit with (channel, delivery id): enqueues the Celery task for one delivery.
@@ -60,7 +51,7 @@ def event_ingest(*, envelope: RawEnvelope, enqueue: DeliveryEnqueuer) -> IngestO
     except UnknownEventTypeError:
         return IngestOutcome()  # a type this version does not know: nothing to tell anyone
     with transaction.atomic():
-        access = _membership_apply(data)
+        access = membership_apply(data)
         audience = selectors.project_audience(project_id=project_id_of(data))
         plan = plan_event(data, actor=envelope.subject, project_audience=audience)
         frames: list[FeedFrame] = []
@@ -91,14 +82,21 @@ def event_ingest(*, envelope: RawEnvelope, enqueue: DeliveryEnqueuer) -> IngestO
             pending += Delivery.objects.filter(
                 notification=notification, status=Delivery.Status.PENDING
             )
-        frames += _task_frames(plan.task_change, envelope.occurred_at)
-        frames += _lost_sight_frames(data, audience, envelope.occurred_at)
+        snapshot = None
+        if plan.task_change is not None:  # stored only if its snapshot is the task's newest
+            task = plan.task_change.task
+            snapshot = TaskSnapshotVersion(task["id"], task["version"])
+            frames += _task_frames(plan.task_change, envelope.occurred_at)
+            frames += _lost_sight_frames(plan.task_change, envelope.occurred_at)
         frames += [
             FeedFrame(user, "access.changed", {"type": "access.changed", **change})
             for user, change in access
         ]
         pushes = feed_append(
-            event_id=envelope.event_id, occurred_at=envelope.occurred_at, frames=frames
+            event_id=envelope.event_id,
+            occurred_at=envelope.occurred_at,
+            frames=frames,
+            snapshot=snapshot,
         )
         jobs = [(d.channel, str(d.id)) for d in pending]
         if jobs:
@@ -106,9 +104,7 @@ def event_ingest(*, envelope: RawEnvelope, enqueue: DeliveryEnqueuer) -> IngestO
     return IngestOutcome(envelope.occurred_at, pushes)
 
 
-def _task_frames(change: TaskChange | None, occurred_at: datetime) -> list[FeedFrame]:
-    if change is None:
-        return []
+def _task_frames(change: TaskChange, occurred_at: datetime) -> list[FeedFrame]:
     frame: dict[str, object] = {
         "type": "task.changed",
         "change": change.change,
@@ -117,26 +113,25 @@ def _task_frames(change: TaskChange | None, occurred_at: datetime) -> list[FeedF
     }
     if change.changed_fields is not None:
         frame["changed_fields"] = list(change.changed_fields)
-    return [FeedFrame(user, "task.changed", frame) for user in sorted(change.audience)]
+    return [
+        FeedFrame(user, "task.changed", frame, only_if_newest=True)
+        for user in sorted(change.audience)
+    ]
 
 
-def _lost_sight_frames(
-    data: EventData, audience: set[str], occurred_at: datetime
-) -> list[FeedFrame]:
-    """A task's former assignee who can no longer see it is told it left their view."""
-    if not isinstance(data, TaskUpdatedV1) or "assignee_id" not in data.changes:
-        return []
-    before = data.changes["assignee_id"][0] if data.changes["assignee_id"] else None
-    task = data.task
-    if not isinstance(before, str) or before in task_audience(task, audience):
-        return []
+def _lost_sight_frames(change: TaskChange, occurred_at: datetime) -> list[FeedFrame]:
+    """Those who can no longer see the task are told it left their view."""
+    task = {"id": change.task["id"], "project_id": change.task["project_id"]}
     frame = {
         "type": "task.changed",
         "change": "removed",
-        "task": {"id": task.id, "project_id": task.project_id},
+        "task": task,
         "occurred_at": occurred_at.isoformat(),
     }
-    return [FeedFrame(before, "task.removed", frame)]
+    return [
+        FeedFrame(user, "task.removed", frame, only_if_newest=True)
+        for user in sorted(change.lost_sight)
+    ]
 
 
 def _enqueue_all(enqueue: DeliveryEnqueuer, jobs: list[tuple[str, str]]) -> None:
@@ -157,44 +152,6 @@ def _deliveries_create(
                 target=str(webhook.id),
                 webhook=webhook,
             )
-
-
-AccessChange = tuple[str, dict[str, object]]  # (user, {"project_id", "access"})
-
-
-def _membership_apply(data: EventData) -> list[AccessChange]:
-    """Keep the project read model (owner, members) that routing shared-project events needs.
-
-    Returns who gained or lost sight of a project's tasks, for their change feeds: a client
-    told `access.changed` refetches that project's tasks.
-    """
-    if isinstance(data, (ProjectCreatedV1, ProjectUpdatedV1)):
-        ProjectReadModel.objects.update_or_create(
-            project_id=data.project.id, defaults={"owner_id": data.project.owner_id}
-        )
-    elif isinstance(data, ProjectDeletedV1):
-        members = ProjectMember.objects.filter(project_id=data.project.id)
-        lost = sorted(members.values_list("user_id", flat=True))
-        ProjectReadModel.objects.filter(project_id=data.project.id).delete()
-        members.delete()
-        return [(user, _access(data.project.id, "lost")) for user in lost]
-    elif isinstance(data, ProjectMemberAddedV1):
-        _, created = ProjectMember.objects.update_or_create(
-            project_id=data.project_id, user_id=data.user_id, defaults={"role": data.role}
-        )
-        if created:
-            return [(data.user_id, _access(data.project_id, "gained"))]
-    elif isinstance(data, ProjectMemberRemovedV1):
-        deleted, _ = ProjectMember.objects.filter(
-            project_id=data.project_id, user_id=data.user_id
-        ).delete()
-        if deleted:
-            return [(data.user_id, _access(data.project_id, "lost"))]
-    return []
-
-
-def _access(project_id: str, access: str) -> dict[str, object]:
-    return {"project_id": project_id, "access": access}
 
 
 def notification_mark_read(*, user_id: str, notification_id: uuid.UUID) -> Notification:

@@ -19,10 +19,17 @@ api_urlpatterns: list[URLPattern] = [
     path("api/v1/webhooks/<str:webhook_id>/deliveries", apis.WebhookDeliveriesApi.as_view()),
 ]
 
+# On notify's own port only: the embedded mode composes api_urlpatterns beside the admin
+# service's, which owns /api/v1/admin/* there (and behind the gateway).
+admin_urlpatterns: list[URLPattern] = [
+    path("api/v1/admin/stats", apis.AdminStatsApi.as_view()),
+]
+
 urlpatterns = [
     *ops_urlpatterns(),
     path("openapi.json", openapi_view),
     *api_urlpatterns,
+    *admin_urlpatterns,
 ]
 
 handler400 = "taskflow_common.djangoweb.errors.handler400"

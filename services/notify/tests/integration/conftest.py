@@ -6,6 +6,7 @@ process (`uv run pytest services/notify`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -40,12 +41,21 @@ def _load(name: str) -> Any:
 
 helpers = _load("helpers")
 mailpit = _load("mailpit")
+receivers = _load("receivers")
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: the probes are held open together, because a port
+    released by one probe can be handed straight to the next."""
+    with contextlib.ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
 
 
 @pytest.fixture(scope="session")
@@ -132,32 +142,45 @@ def notify_django(notify_database_url: str, notify_test_issuer: Any, notify_queu
 
 
 @pytest.fixture(scope="session")
-def notify_server(notify_django: Any) -> Iterator[str]:
-    """The real ASGI app (HTTP + WebSocket, Redis pub/sub layer) served by uvicorn."""
+def notify_listeners(notify_django: Any) -> Iterator[tuple[str, str]]:
+    """The real ASGI app (HTTP + WebSocket, Redis pub/sub layer) served by uvicorn on its two
+    listeners, as `serve` runs it: (public host:port, metrics host:port)."""
     import uvicorn
 
+    from taskflow_common.listeners import MetricsListenerSplit
     from taskflow_notify import bootstrap
 
-    port = free_port()
-    config = uvicorn.Config(
-        bootstrap.build_asgi(),
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        log_config=None,
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    port, metrics_port = free_ports(2)
+    app = MetricsListenerSplit(bootstrap.build_asgi(), metrics_port)
+    configs = [
+        uvicorn.Config(
+            app, host="127.0.0.1", port=p, lifespan="off", log_config=None, log_level="warning"
+        )
+        for p in (port, metrics_port)
+    ]
+    sockets = [config.bind_socket() for config in configs]
+    server = uvicorn.Server(configs[0])
+    thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
         if time.monotonic() > deadline:
             pytest.fail("the notify test server did not start")
         time.sleep(0.05)
-    yield f"127.0.0.1:{port}"
+    yield f"127.0.0.1:{port}", f"127.0.0.1:{metrics_port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def notify_server(notify_listeners: tuple[str, str]) -> str:
+    return notify_listeners[0]
+
+
+@pytest.fixture(scope="session")
+def notify_metrics_server(notify_listeners: tuple[str, str]) -> str:
+    """Where notify_server's /metrics and readiness detail answer."""
+    return notify_listeners[1]
 
 
 @pytest.fixture(scope="session")
@@ -166,7 +189,7 @@ def notify_worker(notify_django: Any) -> Iterator[None]:
     from celery import current_app
     from celery.contrib.testing.worker import start_worker
 
-    import taskflow_notify.tasks  # noqa: F401  (registers the tasks)
+    import taskflow_notify.celery_tasks  # noqa: F401  (registers the tasks)
 
     with start_worker(
         current_app,
@@ -177,6 +200,26 @@ def notify_worker(notify_django: Any) -> Iterator[None]:
         hostname=f"notify-test-{secrets.token_hex(3)}@localhost",
     ):
         yield
+
+
+@pytest.fixture(scope="session")
+def rx() -> Any:
+    """The loopback webhook receivers module (tests/receivers.py)."""
+    return receivers
+
+
+@pytest.fixture
+def receiver() -> Iterator[Any]:
+    """Starts loopback webhook receivers for one test: `receiver(answer, **options)`."""
+    started: list[Any] = []
+
+    def start(answer: Any, **options: Any) -> Any:
+        started.append(receivers.Receiver(answer, **options))
+        return started[-1]
+
+    yield start
+    for each in started:
+        each.close()
 
 
 @pytest.fixture(scope="session")

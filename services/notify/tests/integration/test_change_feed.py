@@ -14,10 +14,14 @@ from asgiref.sync import sync_to_async
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.utils import timezone
 
-from taskflow_common.events.contracts.tasks import ProjectMemberRemovedV1
+from taskflow_common.events.contracts.tasks import (
+    ProjectMemberRemovedV1,
+    TaskCreatedV1,
+    TaskUpdatedV1,
+)
 from taskflow_notify import feed, services
-from taskflow_notify.consumers.events import make_event_handler
 from taskflow_notify.container import container
+from taskflow_notify.event_consumer import make_event_handler
 from taskflow_notify.pushes import LivePublishError, push_outcome
 
 
@@ -137,6 +141,38 @@ async def test_a_redelivered_event_is_stored_once_and_reaches_the_client_once(
     assert await sync_to_async(feed.feed_head)(user_id=assignee) == 2
 
 
+async def test_a_task_update_costs_one_statement_and_a_stale_one_stores_nothing(
+    notify_django: Any, nh: Any
+) -> None:
+    """The version check is part of the feed append (ADR 0303, "Cost"): one statement."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    owner = nh.new_user_id()
+    task = nh.task_snapshot(owner, title="v3")
+
+    def renamed(version: int) -> Any:
+        data = TaskUpdatedV1(
+            task=task.model_copy(update={"version": version, "title": f"v{version}"}),
+            changed_fields=["title"],
+            changes={"title": ["before", f"v{version}"]},
+        )
+        return nh.envelope(data, owner)
+
+    @sync_to_async
+    def ingest_counting(envelope: Any) -> tuple[services.IngestOutcome, list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            outcome = services.event_ingest(envelope=envelope, enqueue=lambda *_: None)
+        return outcome, [q["sql"].split()[0] for q in queries]
+
+    newer, statements = await ingest_counting(renamed(3))
+    assert statements == ["BEGIN", "WITH", "COMMIT"]
+    assert [p.frame["task"]["title"] for p in newer.pushes] == ["v3"]
+    stale, _ = await ingest_counting(renamed(2))  # arrives late: older than what was sent
+    assert stale.pushes == []
+    assert await sync_to_async(feed.feed_head)(user_id=owner) == 1
+
+
 async def test_an_unreachable_channel_layer_fails_the_event_so_the_bus_retries_it(
     notify_django: Any, nh: Any
 ) -> None:
@@ -199,3 +235,56 @@ async def test_gaining_and_losing_a_project_is_in_the_feed(
         ("access.changed", "lost"),
     ]
     assert all(f["project_id"] == project for f in seen if f["type"] == "access.changed")
+
+
+async def test_an_assignee_taken_off_a_private_task_is_told_it_left_their_view(
+    notify_server: str, notify_test_issuer: Any, nh: Any
+) -> None:
+    handler = make_event_handler()
+    owner, former, successor = nh.new_user_id(), nh.new_user_id(), nh.new_user_id()
+    task = nh.task_snapshot(owner, assignee_id=former, title="handed over")
+    reassigned = TaskUpdatedV1(
+        task=task.model_copy(update={"assignee_id": successor, "version": 2}),
+        changed_fields=["assignee_id"],
+        changes={"assignee_id": [former, successor]},
+    )
+    async with nh.ws_connect(notify_server, notify_test_issuer.token(former)) as ws:
+        await handler(nh.envelope(TaskCreatedV1(task=task), owner))
+        await handler(nh.envelope(reassigned, owner))
+        seen = await nh.ws_frames(ws, 1.0)
+    assert [(f["change"], f["task"]["id"]) for f in seen] == [
+        ("created", task.id),
+        ("removed", task.id),
+    ]
+    assert seen[1]["task"] == {"id": task.id, "project_id": None}
+
+
+async def test_a_connection_the_database_dropped_costs_one_retry_of_the_event(
+    notify_django: Any, notify_database_url: str, nh: Any
+) -> None:
+    import psycopg
+    from django.db import Error, connection
+
+    handler = make_event_handler()
+    user = nh.new_user_id()
+    await handler(nh.task_created(user, title="before"))
+
+    @sync_to_async
+    def backend_pid() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return int(cursor.fetchone()[0])
+
+    with psycopg.connect(notify_database_url) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [await backend_pid()])
+    event = nh.task_created(user, title="after the restart")
+    failures = 0
+    for _ in range(2):  # what the bus's retry does
+        try:
+            await handler(event)
+            break
+        except Error:
+            failures += 1
+    assert failures <= 1
+    stored = await sync_to_async(feed.feed_after)(user_id=user, position=0, limit=10)
+    assert [e.frame["task"]["title"] for e in stored] == ["before", "after the restart"]

@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from taskflow_common.messaging.amqp import AmqpEventBus, dead_letter_queue_name, queue_name
 from taskflow_common.testing import KeycloakRealm
 from taskflow_common.testing.stack import AMQP_URL
-from taskflow_notify.consumers.events import PATTERNS, make_event_handler
+from taskflow_notify.event_consumer import PATTERNS, make_event_handler
 from taskflow_notify.models import Delivery, Notification
 
 

@@ -89,6 +89,22 @@ def test_preferences_roundtrip_and_unknown_kinds(api: Any, nh: Any) -> None:
         assert bad_channel.status_code == 422
 
 
+@pytest.mark.parametrize("enabled", [0, 1, "true", "no", "on", None])
+def test_a_preference_is_a_json_boolean_not_something_like_one(
+    api: Any, nh: Any, enabled: object
+) -> None:
+    # The OpenAPI says boolean; DRF's BooleanField alone would read 0, "no" or "on" as one.
+    with api(nh.new_user_id()) as client:
+        bad = client.put(
+            "/api/v1/notifications/preferences",
+            json={"preferences": {"task_assigned": {"in_app": enabled}}},
+        )
+        assert bad.status_code == 422, bad.text
+        assert bad.headers["content-type"] == "application/problem+json"
+        unchanged = client.get("/api/v1/notifications/preferences").json()["preferences"]
+        assert unchanged["task_assigned"]["in_app"] is True
+
+
 def test_webhooks_create_list_delete_and_validation(api: Any, nh: Any) -> None:
     with api(nh.new_user_id()) as client:
         created = client.post(
@@ -146,8 +162,25 @@ def test_bad_requests_are_problems_not_500s(api: Any, nh: Any, notify_server: st
     assert forged.status_code == 401
 
 
-def test_ops_endpoints(notify_server: str) -> None:
+def test_a_query_value_that_is_no_boolean_or_number_is_refused(api: Any, nh: Any) -> None:
+    """A blank or odd value is a value in a query string: `?unread=` is not `?unread` absent."""
+    with api(nh.new_user_id()) as client:
+        for params in ({"unread": ""}, {"unread": "maybe"}, {"limit": ""}):
+            refused = client.get("/api/v1/notifications", params=params)
+            assert refused.status_code == 422, params
+            assert refused.headers["content-type"] == "application/problem+json"
+        assert client.get("/api/v1/notifications/changes", params={"limit": ""}).status_code == 422
+        # Opaque tokens stay lenient: a blank one means none.
+        assert client.get("/api/v1/notifications", params={"cursor": ""}).status_code == 200
+        assert client.get("/api/v1/notifications/changes", params={"since": ""}).status_code == 200
+
+
+def test_ops_endpoints(notify_server: str, notify_metrics_server: str) -> None:
     assert httpx.get(f"http://{notify_server}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"http://{notify_server}/readyz")
-    assert ready.status_code == 200, ready.text
-    assert set(ready.json()["checks"]) == {"database", "redis", "rabbitmq"}
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"}), ready.text
+    assert httpx.get(f"http://{notify_server}/metrics").status_code == 404
+    detailed = httpx.get(f"http://{notify_metrics_server}/readyz").json()
+    assert detailed["checks"] == {"database": "ok", "redis": "ok", "rabbitmq": "ok"}
+    scrape = httpx.get(f"http://{notify_metrics_server}/metrics")
+    assert "taskflow_http_requests_total" in scrape.text

@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from taskflow_common.problems import ProblemError
-from taskflow_notify import delivery, services, tasks
+from taskflow_notify import celery_tasks, delivery, services
 from taskflow_notify.adapters.webhooks import HttpWebhookSender
 from taskflow_notify.models import Delivery
 from taskflow_notify.signing import webhook_sign
@@ -68,7 +68,7 @@ def test_a_receiver_failing_twice_gets_the_delivery_exactly_once_and_signed(
         max_per_user=20,
     )
     event = nh.task_assigned(nh.new_user_id(), user, title="Ship it")
-    services.event_ingest(envelope=event, enqueue=tasks.enqueue_delivery)
+    services.event_ingest(envelope=event, enqueue=celery_tasks.enqueue_delivery)
 
     def delivered() -> Delivery | None:
         return Delivery.objects.filter(webhook=webhook, status="sent").first()
@@ -142,12 +142,14 @@ def test_private_targets_are_refused_when_not_allowed(
         envelope=nh.task_assigned(nh.new_user_id(), user), enqueue=lambda channel, delivery_id: None
     )
     row = Delivery.objects.get(webhook=webhook)
-    attempt = delivery.delivery_send_webhook(delivery_id=row.id, sender=strict, max_attempts=5)
+    attempt = delivery.delivery_send_webhook(
+        delivery_id=row.id, sender=strict, max_attempts=5, lease_seconds=60
+    )
     assert attempt.outcome is delivery.Outcome.FAILED
     assert flaky_receiver.requests == []
     row.refresh_from_db()
     assert row.status == "failed"
-    assert "refused" in row.last_error
+    assert row.last_error == "blocked_target"  # the reason, not the resolver's details
 
 
 def test_the_trace_continues_across_the_celery_hop(
@@ -178,7 +180,8 @@ def test_the_trace_continues_across_the_celery_hop(
         )
         with trace.get_tracer("test").start_as_current_span("event consumed") as parent:
             services.event_ingest(
-                envelope=nh.task_assigned(nh.new_user_id(), user), enqueue=tasks.enqueue_delivery
+                envelope=nh.task_assigned(nh.new_user_id(), user),
+                enqueue=celery_tasks.enqueue_delivery,
             )
         trace_id = parent.get_span_context().trace_id
         assert nh.wait_for(

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import websockets
 
-from taskflow_notify.consumers.events import make_event_handler
+from taskflow_notify.event_consumer import make_event_handler
 
 
 async def _until(ws: Any, predicate: Any, within: float = 5.0) -> dict[str, Any]:
@@ -132,13 +132,13 @@ async def test_token_expiry_closes_with_4401(
 
 
 async def test_metrics_count_connections_and_deliveries(
-    notify_server: str, notify_test_issuer: Any, nh: Any
+    notify_server: str, notify_metrics_server: str, notify_test_issuer: Any, nh: Any
 ) -> None:
     handler = make_event_handler()
     user = nh.new_user_id()
     async with nh.ws_connect(notify_server, notify_test_issuer.token(user)) as ws:
         async with httpx.AsyncClient() as client:
-            text = (await client.get(f"http://{notify_server}/metrics")).text
+            text = (await client.get(f"http://{notify_metrics_server}/metrics")).text
         gauge = [
             line
             for line in text.splitlines()
@@ -149,7 +149,7 @@ async def test_metrics_count_connections_and_deliveries(
         await handler(nh.task_created(user))
         await _until(ws, lambda f: f["type"] == "task.changed")
     async with httpx.AsyncClient() as client:
-        text = (await client.get(f"http://{notify_server}/metrics")).text
+        text = (await client.get(f"http://{notify_metrics_server}/metrics")).text
     assert 'taskflow_notify_deliveries_total{channel="websocket",outcome="sent"}' in text
     assert 'taskflow_notify_event_to_delivery_seconds_bucket{channel="websocket"' in text
 

@@ -19,4 +19,5 @@ def test_the_document_is_valid_openapi_3_1_with_every_route() -> None:
         "/api/v1/webhooks",
         "/api/v1/webhooks/{webhook_id}",
         "/api/v1/webhooks/{webhook_id}/deliveries",
+        "/api/v1/admin/stats",
     }

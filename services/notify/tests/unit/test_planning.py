@@ -13,6 +13,7 @@ from taskflow_common.events.contracts.tasks import (
     TaskDeletedV1,
     TaskDueSoonV1,
     TaskSnapshotV1,
+    TaskUpdatedV1,
 )
 from taskflow_notify.kinds import Kind
 from taskflow_notify.planning import plan_event
@@ -121,3 +122,42 @@ def test_a_priority_suggestion_goes_to_the_task_owner() -> None:
         (OWNER, Kind.PRIORITY_SUGGESTED, "due tomorrow")
     ]
     assert plan.task_change is None
+
+
+def _reassigned(before: str | None, after: str | None, project_id: str | None) -> TaskUpdatedV1:
+    return TaskUpdatedV1(
+        task=_task(assignee_id=after, project_id=project_id),
+        changed_fields=["assignee_id"],
+        changes={"assignee_id": [before, after]},
+    )
+
+
+def test_a_former_assignee_who_cannot_see_the_task_any_more_loses_sight_of_it() -> None:
+    plan = plan_event(
+        _reassigned(ASSIGNEE, STRANGER, project_id=None), actor=OWNER, project_audience=set()
+    )
+    assert plan.task_change is not None
+    assert plan.task_change.audience == {OWNER, STRANGER}
+    assert plan.task_change.lost_sight == {ASSIGNEE}
+
+
+def test_a_former_assignee_who_still_sees_the_task_through_its_project_keeps_it() -> None:
+    plan = plan_event(
+        _reassigned(MEMBER, None, project_id="p"), actor=OWNER, project_audience={MEMBER}
+    )
+    assert plan.task_change is not None
+    assert MEMBER in plan.task_change.audience
+    assert plan.task_change.lost_sight == frozenset()
+
+
+def test_an_update_that_leaves_the_assignee_alone_takes_the_task_from_nobody() -> None:
+    first_assignment = _reassigned(None, ASSIGNEE, project_id=None)
+    retitled = TaskUpdatedV1(
+        task=_task(assignee_id=ASSIGNEE),
+        changed_fields=["title"],
+        changes={"title": ["old", "new"]},
+    )
+    for event in (first_assignment, retitled):
+        plan = plan_event(event, actor=OWNER, project_audience=set())
+        assert plan.task_change is not None
+        assert plan.task_change.lost_sight == frozenset()

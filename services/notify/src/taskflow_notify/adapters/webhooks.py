@@ -1,84 +1,209 @@
-"""WebhookSender over HTTP with SSRF protection: the resolved address is checked and pinned."""
+"""WebhookSender over HTTP(S): SSRF-checked, pinned to the checked address, one deadline each.
+
+httpcore is used directly for its network-backend seam: the backend below connects only to the
+addresses `resolve_checked` vetted (no second DNS answer, so no rebinding, for http and https
+alike), while the URL keeps the host name, so the Host header, TLS SNI and the certificate check
+are all on the name. The same backend bounds every connect, TLS handshake, write and read by
+what is left of the attempt's total deadline: a receiver dripping a byte at a time cannot stretch
+an attempt past it. The answer's body is read to at most `max_body_bytes`, then the connection is
+closed: an endless body costs a few KiB.
+"""
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-from collections.abc import Mapping
-from urllib.parse import urlsplit
+import logging
+import ssl
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+import httpcore
 import httpx
 
-from taskflow_notify.ports import WebhookRefusedError, WebhookResponse
+from taskflow_notify.adapters.webhook_targets import (
+    CheckedTarget,
+    UnresolvableTargetError,
+    refuse_reason,
+    resolve_checked,
+)
+from taskflow_notify.ports import WebhookDeliveryError, WebhookRefusedError, WebhookResponse
 
-# Cloud metadata endpoints: refused even when private networks are allowed.
-_METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+__all__ = ["HttpWebhookSender", "refuse_reason", "resolve_checked"]
 
+log = logging.getLogger(__name__)
 
-def refuse_reason(address: str, *, allow_private: bool) -> str | None:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if ip in _METADATA:
-        return "a cloud metadata address"
-    if ip.is_link_local:
-        return "a link-local address"
-    if ip.is_multicast or ip.is_unspecified or ip.is_reserved:
-        return "not a unicast address"
-    if not allow_private and (ip.is_loopback or ip.is_private or not ip.is_global):
-        return "a loopback or private address"
-    return None
+_READ_CHUNK = 4096  # small reads: a capped body is never read far past its cap
 
 
-def resolve_checked(url: str, *, allow_private: bool) -> tuple[str, str, int, str]:
-    """(scheme, host, port, first allowed address), or WebhookRefusedError."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"}:
-        raise WebhookRefusedError("the URL must be http or https")
-    if not parts.hostname:
-        raise WebhookRefusedError("the URL has no host")
-    if parts.username or parts.password:
-        raise WebhookRefusedError("credentials in the URL are not accepted")
+class _Deadline:
+    def __init__(self, seconds: float) -> None:
+        self._end = time.monotonic() + seconds
+
+    def bound(self, timeout: float | None, expired: type[Exception]) -> float:
+        """The timeout for one I/O operation: at most what is left of the attempt."""
+        left = self._end - time.monotonic()
+        if left <= 0:
+            raise expired("the attempt's deadline passed")
+        return left if timeout is None else min(timeout, left)
+
+
+class _BoundedStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream, attempt: _PinnedAttempt) -> None:
+        self._inner = inner
+        self._attempt = attempt
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        bound = self._attempt.deadline.bound(timeout, httpcore.ReadTimeout)
+        return self._inner.read(min(max_bytes, _READ_CHUNK), bound)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._attempt.deadline.bound(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        self._attempt.phase = "tls"
+        bound = self._attempt.deadline.bound(timeout, httpcore.ConnectTimeout)
+        inner = self._inner.start_tls(ssl_context, server_hostname, bound)
+        self._attempt.phase = "exchange"
+        return _BoundedStream(inner, self._attempt)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _PinnedAttempt(httpcore.NetworkBackend):
+    """The network for one attempt: only the checked addresses, all under one deadline."""
+
+    def __init__(self, target: CheckedTarget, deadline: _Deadline) -> None:
+        self.target = target
+        self.deadline = deadline
+        self.phase = "connect"
+        self._sockets = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        # The host name is deliberately not resolved again: only checked addresses are dialled.
+        error: Exception = httpcore.ConnectError("no address to connect to")
+        for address in self.target.addresses:
+            bound = self.deadline.bound(timeout, httpcore.ConnectTimeout)
+            try:
+                stream = self._sockets.connect_tcp(
+                    address, self.target.port, bound, local_address, socket_options
+                )
+            except httpcore.ConnectTimeout:
+                raise
+            except httpcore.ConnectError as exc:
+                error = exc  # try the next checked address, as a resolver-driven dial would
+                continue
+            self.phase = "exchange"
+            return _BoundedStream(stream, self)
+        raise error
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("webhooks never use unix sockets")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def _reason(exc: httpcore.TimeoutException | httpcore.NetworkError, phase: str) -> str:
+    if isinstance(exc, httpcore.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpcore.ConnectError):
+        return "tls_error" if phase == "tls" else "connect_failed"
+    return "connection_lost"
+
+
+def _read_capped(response: httpcore.Response, limit: int) -> None:
+    """Read at most `limit` bytes of the body; the status already is the receiver's answer, so a
+    slow or broken body after it does not fail the attempt."""
+    received = 0
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as exc:
-        raise WebhookRefusedError("the URL's port is invalid") from exc
-    try:
-        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise WebhookRefusedError(f"the host {parts.hostname!r} does not resolve") from exc
-    addresses = sorted({str(info[4][0]) for info in infos})
-    # Every address must be acceptable: a name resolving to one public and one private address
-    # would otherwise be a way in.
-    for address in addresses:
-        reason = refuse_reason(address, allow_private=allow_private)
-        if reason:
-            raise WebhookRefusedError(f"the host {parts.hostname!r} resolves to {reason}")
-    return parts.scheme, parts.hostname, port, addresses[0]
+        for chunk in response.iter_stream():
+            received += len(chunk)
+            if received >= limit:
+                return
+    except (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError):
+        return
 
 
 class HttpWebhookSender:
-    def __init__(self, *, allow_private: bool, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        timeout: float = 5.0,
+        max_body_bytes: int = 4096,
+    ) -> None:
         self._allow_private = allow_private
+        # The whole attempt (connect, TLS, request, answer) within this many seconds.
         self._timeout = timeout
+        self._max_body_bytes = max_body_bytes
+        # The system's CAs (or SSL_CERT_FILE's), verified against the URL's host name.
+        self._ssl_context = httpx.create_ssl_context()
 
     def check_url(self, url: str) -> None:
         resolve_checked(url, allow_private=self._allow_private)
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> WebhookResponse:
-        scheme, _host, port, address = resolve_checked(url, allow_private=self._allow_private)
-        parts = urlsplit(url)
-        # Connect to the address that was checked (no second DNS answer can differ: no
-        # rebinding); the Host header and TLS SNI keep the original name.
-        # (https keeps the name for certificate checks; the address was checked just before.)
-        target = url
-        if scheme == "http":
-            literal = f"[{address}]" if ":" in address else address
-            target = parts._replace(netloc=f"{literal}:{port}").geturl()
-        with httpx.Client(timeout=self._timeout, follow_redirects=False) as client:
-            response = client.post(
-                target,
-                content=body,
-                headers={**dict(headers), "Host": parts.netloc.rsplit("@", 1)[-1]},
-            )
-        return WebhookResponse(status=response.status_code)
+        deadline = _Deadline(self._timeout)
+        try:
+            target = resolve_checked(url, allow_private=self._allow_private)
+        except UnresolvableTargetError as exc:
+            raise WebhookDeliveryError("dns_failed") from exc
+        request_url = _request_url(url, target)
+        attempt = _PinnedAttempt(target, deadline)
+        try:
+            with (
+                httpcore.ConnectionPool(
+                    ssl_context=self._ssl_context, network_backend=attempt, max_connections=1
+                ) as pool,
+                pool.stream(
+                    "POST",
+                    request_url,
+                    headers=[(k.encode(), v.encode()) for k, v in headers.items()],
+                    content=body,
+                ) as response,
+            ):
+                _read_capped(response, self._max_body_bytes)
+                return WebhookResponse(status=response.status)
+        except (httpcore.TimeoutException, httpcore.NetworkError) as exc:
+            reason = _reason(exc, attempt.phase)
+        except httpcore.ProtocolError as exc:
+            reason = "protocol_error"
+            log.info("webhook answer unusable", extra={"error": repr(exc)})
+        # The full error stays in the operator's log; the owner sees only the code.
+        log.info("webhook attempt failed", extra={"reason": reason, "phase": attempt.phase})
+        raise WebhookDeliveryError(reason)
+
+
+def _request_url(url: str, target: CheckedTarget) -> httpcore.URL:
+    """The request's URL, from the one the checks parsed (a parser that disagreed on the host
+    would only change the Host header and SNI, never where it connects, but is refused)."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise WebhookRefusedError("the URL is not valid") from exc
+    if parsed.host.lower().rstrip(".") != target.host.lower().rstrip("."):
+        raise WebhookRefusedError("the URL's host is ambiguous")
+    return httpcore.URL(
+        scheme=parsed.raw_scheme, host=parsed.raw_host, port=target.port, target=parsed.raw_path
+    )

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from taskflow_notify.ws.consumer import NotificationsConsumer
+from taskflow_notify.ws.connection import NotificationsConnection
 
 websocket_urlpatterns: list[URLPattern] = [
-    path("ws/notifications", NotificationsConsumer.as_asgi()),
+    path("ws/notifications", NotificationsConnection.as_asgi()),
 ]

@@ -22,9 +22,10 @@ from taskflow_notify import delivery
 from taskflow_notify.container import container
 
 log = logging.getLogger(__name__)
-_tracer = trace.get_tracer("taskflow_notify.tasks")
+_tracer = trace.get_tracer("taskflow_notify.celery_tasks")
 # Unexpected failures (database or broker hiccups) are retried this often before giving up;
-# the delivery row stays pending, so a later redelivery could still send it.
+# the delivery row stays pending, so a later redelivery could still send it (within its
+# attempts: one counted by a claim before the failure stays counted).
 _MAX_UNEXPECTED_RETRIES = 20
 _TRACE_HEADERS = ("traceparent", "tracestate")
 
@@ -95,6 +96,7 @@ def send_email(self: Task, delivery_id: str) -> str:
             users=c.users,
             sender=c.email,
             max_attempts=c.settings.delivery_max_attempts,
+            lease_seconds=c.settings.delivery_lease_seconds,
         ),
     )
 
@@ -115,6 +117,7 @@ def send_webhook(self: Task, delivery_id: str) -> str:
             delivery_id=uuid.UUID(delivery_id),
             sender=c.webhooks,
             max_attempts=c.settings.delivery_max_attempts,
+            lease_seconds=c.settings.delivery_lease_seconds,
         ),
     )
 
@@ -128,6 +131,12 @@ def _deliver(task: Task, delivery_id: str, send: Callable[[], delivery.Attempt])
         raise task.retry(
             countdown=_backoff(task.request.retries), headers=_trace_carrier(task.request)
         )
+    if attempt.outcome is delivery.Outcome.BUSY and not task.request.is_eager:
+        # Redelivered while the lease of the worker that took it is live (that worker died,
+        # or still sends): come back when the lease ends, without counting an attempt.
+        # (Eager mode, embedded, retries at once whatever the countdown: there the holder is
+        # another thread of this process, which records the outcome itself.)
+        raise task.retry(countdown=attempt.retry_in + 0.5, headers=_trace_carrier(task.request))
     return attempt.outcome.value
 
 

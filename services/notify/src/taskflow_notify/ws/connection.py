@@ -48,7 +48,7 @@ def token_from_scope(scope: dict[str, Any]) -> tuple[str | None, bool]:
     return (values[0] if values else None), False
 
 
-class NotificationsConsumer(AsyncWebsocketConsumer):
+class NotificationsConnection(AsyncWebsocketConsumer):
     """One client: its change feed replayed from a sync token, then live, with no silent gap.
 
     `last_pos` is the newest feed position this connection has sent. Live frames at or below

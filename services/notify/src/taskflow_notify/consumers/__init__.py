@@ -1,1 +1,0 @@
-"""The AMQP side: notify's event consumer."""
