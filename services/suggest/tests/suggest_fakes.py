@@ -21,7 +21,7 @@ from taskflow_suggest.application.errors import (
     TaskChangeForbiddenError,
     TaskNotFoundError,
 )
-from taskflow_suggest.application.ports import Caller, RecordedSuggestion
+from taskflow_suggest.application.ports import Caller, RecordedSuggestion, SourceCounts
 from taskflow_suggest.domain.model import Priority, Suggestion, TaskFacts, Verdict
 
 ISSUER = "http://127.0.0.1:8180/realms/taskflow"
@@ -32,6 +32,7 @@ class FakeSuggestionRepository:
     def __init__(self) -> None:
         self.rows: dict[str, Suggestion] = {}
         self.feedback: dict[tuple[str, str], bool] = {}
+        self.task_versions: dict[str, int] = {}
 
     async def add(self, suggestion: Suggestion) -> Suggestion:
         if suggestion.source_event_id:
@@ -41,8 +42,15 @@ class FakeSuggestionRepository:
         self.rows[suggestion.id] = suggestion
         return suggestion
 
-    async def record_for_event(self, suggestion: Suggestion) -> RecordedSuggestion:
-        stored = await self.add(suggestion)
+    async def record_for_event(self, suggestion: Suggestion) -> RecordedSuggestion | None:
+        stored = await self.by_source_event(suggestion.source_event_id or "")
+        if stored is None:
+            if suggestion.task_id is not None and suggestion.task_version is not None:
+                held = self.task_versions.get(suggestion.task_id, 0)
+                if suggestion.task_version <= held:
+                    return None  # a newer snapshot of the task was answered already
+                self.task_versions[suggestion.task_id] = suggestion.task_version
+            stored = await self.add(suggestion)
         before = [s for s in self.rows.values() if s.task_id == stored.task_id and s.id < stored.id]
         previous = max(before, key=lambda s: s.id).priority if before else None
         return RecordedSuggestion(stored, previous)
@@ -76,6 +84,14 @@ class FakeSuggestionRepository:
 
     async def acceptance_counts(self) -> tuple[int, int]:
         return sum(self.feedback.values()), len(self.feedback)
+
+    async def source_counts(self) -> list[SourceCounts]:
+        counts: dict[str, list[int]] = {}
+        for suggestion in self.rows.values():
+            counts.setdefault(suggestion.source, [0, 0, 0])[0] += 1
+        for (suggestion_id, _user), accepted in self.feedback.items():
+            counts[self.rows[suggestion_id].source][1 if accepted else 2] += 1
+        return [SourceCounts(source, *numbers) for source, numbers in counts.items()]
 
 
 @dataclass
@@ -150,9 +166,10 @@ class TestKeys:
             "keys": [{**public, "kid": self.kid, "use": "sig", "alg": "RS256"}]
         }
 
-    def token(self, sub: str, lifetime: int = 300) -> str:
+    def token(self, sub: str, lifetime: int = 300, roles: tuple[str, ...] = ("user",)) -> str:
         now = int(time.time())
         claims = {
+            "realm_access": {"roles": list(roles)},
             "iss": ISSUER,
             "aud": AUDIENCE,
             "sub": sub,

@@ -7,9 +7,7 @@ import asyncio
 import contextlib
 import signal
 
-from taskflow_common.logs import configure_logging
-from taskflow_common.process import run_async, serve_metrics
-from taskflow_common.telemetry import init_telemetry
+from taskflow_common.process import run_async, serve_metrics, start_observability
 from taskflow_suggest.config import Settings
 
 
@@ -18,13 +16,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("role", choices=["serve", "consume", "migrate"])
     args = parser.parse_args(argv)
     settings = Settings()
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    init_telemetry(
-        settings.otel_service_name or f"taskflow-suggest-{args.role}",
-        otlp_endpoint=settings.otel_exporter_otlp_endpoint,
-        otlp_protocol=settings.otel_exporter_otlp_protocol,
-        disabled=settings.otel_sdk_disabled,
-    )
+    start_observability(settings, f"taskflow-suggest-{args.role}")
     if args.role == "serve":
         serve(settings)
     elif args.role == "consume":
@@ -36,14 +28,14 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def serve(settings: Settings) -> None:
-    import uvicorn
-
+    from taskflow_common.listeners import serve_http
     from taskflow_suggest.bootstrap import create_app
 
-    uvicorn.run(
+    serve_http(
         create_app(settings),
         host=settings.host,
         port=settings.port,
+        metrics_port=settings.metrics_port,
         log_config=None,
         access_log=False,
     )

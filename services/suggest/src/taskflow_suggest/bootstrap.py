@@ -2,8 +2,9 @@
 
 Distributed (no overrides): Postgres (`suggest` schema, Alembic), Redis answer cache, the tasks
 API over HTTP at TASKFLOW_TASKS_URL, JWKS from the OIDC issuer, the AMQP bus in `consume`.
-Embedded (the composition root passes `bus`, `jwks`, optionally `tasks_app`): SQLite, an
-in-memory cache, the in-process bus (the consumer runs inside the app), the tasks app in-process.
+Embedded (the composition root passes `bus`, `jwks`, optionally `tasks_app`): the embedded
+PostgreSQL (the same schema and migrations), an in-memory cache, the in-process bus (the
+consumer runs inside the app), the tasks app in-process.
 """
 
 from __future__ import annotations
@@ -30,10 +31,9 @@ from taskflow_common.web import BearerAuth
 from taskflow_suggest.application.handlers import SuggestDeps
 from taskflow_suggest.application.ports import PriorityModel, SuggestionRepository
 from taskflow_suggest.config import Settings
-from taskflow_suggest.infrastructure.db.engine import create_sqlite_tables, is_sqlite, make_engine
+from taskflow_suggest.infrastructure.db.engine import make_engine
 from taskflow_suggest.infrastructure.db.migrate import upgrade_async
-from taskflow_suggest.infrastructure.db.pg_events import PgSuggestionRepository
-from taskflow_suggest.infrastructure.db.repository import SqlSuggestionRepository
+from taskflow_suggest.infrastructure.db.repository import PgSuggestionRepository
 from taskflow_suggest.infrastructure.llm.breaker import BreakerGuardedModel, CircuitBreaker
 from taskflow_suggest.infrastructure.llm.cache import (
     AnswerCache,
@@ -66,10 +66,7 @@ class Container:
     closers: list[Any] = field(default_factory=list)
 
     async def start(self) -> None:
-        if is_sqlite(self.settings.database_url):
-            await create_sqlite_tables(self.engine)
-        else:
-            await upgrade_async(self.settings.database_url)
+        await upgrade_async(self.settings.database_url)
 
     async def close(self) -> None:
         await self.tasks.close()
@@ -138,12 +135,9 @@ def build_model(settings: Settings, cache: AnswerCache) -> ModelChain | None:
 
 def build_repository(
     settings: Settings, engine: AsyncEngine
-) -> tuple[SuggestionRepository, Callable[[], Awaitable[None]] | None]:
-    """The repository and what closes it. On Postgres the event consumer's hot statement runs
-    on its own asyncpg pool (ADR 0406; opened on first use, so `serve` opens none); SQLite
-    (embedded) stays on SQLAlchemy alone."""
-    if is_sqlite(settings.database_url):
-        return SqlSuggestionRepository(engine), None
+) -> tuple[SuggestionRepository, Callable[[], Awaitable[None]]]:
+    """The repository and what closes it: the event consumer's hot statement runs on its own
+    asyncpg pool (ADR 0406; opened on first use, so `serve` opens none)."""
     repository = PgSuggestionRepository(engine, settings.database_url)
     return repository, repository.close
 
@@ -186,8 +180,7 @@ def build_container(
     if chain is not None:
         container.breaker = chain.breaker
         container.closers.append(chain.client.close)
-    if close_repository is not None:
-        container.closers.append(close_repository)
+    container.closers.append(close_repository)
     return container
 
 
@@ -223,6 +216,7 @@ def create_app(
         auth=BearerAuth(build_verifier(settings, jwks)),
         checks=container.readiness_checks,
         lifespan=lifespan,
+        admin_role=settings.admin_role,
     )
     app.state.container = container
     _instrument(app)

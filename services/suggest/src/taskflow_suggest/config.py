@@ -14,8 +14,6 @@ class Settings(BaseServiceSettings):
     mode: Literal["distributed", "embedded"] = "distributed"
     host: str = "127.0.0.1"
     port: int = 8002
-    # /metrics of the `consume` role (it has no HTTP server of its own); unset: not served.
-    metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     database_url: str = "postgresql://taskflow:taskflow@127.0.0.1:55432/taskflow"
     redis_url: str | None = "redis://127.0.0.1:56379/0"

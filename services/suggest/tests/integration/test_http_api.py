@@ -1,5 +1,6 @@
-"""The HTTP API end to end inside one process: SQLite storage, a fake tasks API in-process,
-the replay server as the model, real RS256 tokens (the embedded mode's wiring)."""
+"""The HTTP API end to end inside one process, wired as the embedded mode wires it: the
+stack's PostgreSQL (a database per test), a fake tasks API in-process, the replay server as
+the model, real RS256 tokens."""
 
 from __future__ import annotations
 
@@ -12,10 +13,15 @@ import httpx
 import pytest
 from suggest_fakes import ISSUER, TestKeys, fake_tasks_api
 
+from taskflow_common.listeners import MetricsListenerSplit
 from taskflow_suggest.bootstrap import create_app
 from taskflow_suggest.config import Settings
 
 PROBLEM = "application/problem+json"
+# The app runs behind both listeners, as `serve` runs it: absolute URLs on this base reach
+# its metrics port.
+METRICS_PORT = 9100
+METRICS = f"http://suggest:{METRICS_PORT}"
 
 
 def _task(owner: str, title: str, **extra: Any) -> dict[str, Any]:
@@ -51,16 +57,16 @@ def suggest_tasks() -> dict[str, dict[str, Any]]:
 
 async def _client(app) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=MetricsListenerSplit(app, METRICS_PORT))
         async with httpx.AsyncClient(transport=transport, base_url="http://suggest") as client:
             yield client
 
 
 @pytest.fixture
-async def api(tmp_path, suggest_keys, suggest_tasks, suggest_replay_server):
+async def api(suggest_pg_url, suggest_keys, suggest_tasks, suggest_replay_server):
     settings = Settings(
         mode="embedded",
-        database_url=f"sqlite:///{tmp_path}/suggest.db",
+        database_url=suggest_pg_url,
         oidc_issuer=ISSUER,
         llm_base_url=suggest_replay_server.base_url,
         llm_model="replay-ok",
@@ -74,10 +80,8 @@ async def api(tmp_path, suggest_keys, suggest_tasks, suggest_replay_server):
 
 
 @pytest.fixture
-async def heuristic_api(tmp_path, suggest_keys, suggest_tasks):
-    settings = Settings(
-        mode="embedded", database_url=f"sqlite:///{tmp_path}/h.db", oidc_issuer=ISSUER
-    )
+async def heuristic_api(suggest_pg_url, suggest_keys, suggest_tasks):
+    settings = Settings(mode="embedded", database_url=suggest_pg_url, oidc_issuer=ISSUER)
     app = create_app(
         settings, jwks=suggest_keys.jwks, tasks_app=fake_tasks_api(suggest_keys, suggest_tasks)
     )
@@ -195,7 +199,7 @@ async def test_accepting_applies_the_priority_to_the_task_and_rejecting_does_not
     assert accepted.json()["accepted"] is True
     assert suggest_tasks[task["id"]]["priority"] == made["priority"]
     assert suggest_tasks[task["id"]]["version"] == 2
-    metrics = (await api.get("/metrics")).text
+    metrics = (await api.get(f"{METRICS}/metrics")).text
     assert "taskflow_suggest_acceptance_ratio" in metrics
     assert 'taskflow_suggest_feedback_total{outcome="accepted"}' in metrics
 
@@ -290,20 +294,20 @@ async def test_a_bad_cursor_is_a_400_and_a_missing_token_a_401(heuristic_api, su
 async def test_ops_endpoints(heuristic_api):
     assert (await heuristic_api.get("/healthz")).status_code == 200
     ready = await heuristic_api.get("/readyz")
-    assert ready.status_code == 200
-    assert ready.json()["checks"]["database"] == "ok"
-    metrics = (await heuristic_api.get("/metrics")).text
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+    detailed = await heuristic_api.get(f"{METRICS}/readyz")
+    assert detailed.json()["checks"]["database"] == "ok"
+    assert (await heuristic_api.get("/metrics")).status_code == 404
+    metrics = (await heuristic_api.get(f"{METRICS}/metrics")).text
     assert "taskflow_suggest_fallbacks_total" in metrics
 
 
-async def test_a_failing_tasks_api_is_a_503_problem_not_a_500(tmp_path, suggest_keys):
+async def test_a_failing_tasks_api_is_a_503_problem_not_a_500(suggest_pg_url, suggest_keys):
     async def broken(scope, receive, send):
         await send({"type": "http.response.start", "status": 500, "headers": []})
         await send({"type": "http.response.body", "body": b"boom"})
 
-    settings = Settings(
-        mode="embedded", database_url=f"sqlite:///{tmp_path}/b.db", oidc_issuer=ISSUER
-    )
+    settings = Settings(mode="embedded", database_url=suggest_pg_url, oidc_issuer=ISSUER)
     app = create_app(settings, jwks=suggest_keys.jwks, tasks_app=broken)
     async for client in _client(app):
         headers = _auth(suggest_keys, "alice")
@@ -331,12 +335,13 @@ async def test_the_same_draft_twice_is_answered_from_the_cache(
     alice = _auth(suggest_keys, "alice")
     draft = {"title": f"Renew the TLS certificate {uuid.uuid4()}"}
     before_calls = len(suggest_replay_server.calls("replay-ok"))
-    before_hits = _metric((await api.get("/metrics")).text, "taskflow_suggest_cache_hits_total")
+    scrape = (await api.get(f"{METRICS}/metrics")).text
+    before_hits = _metric(scrape, "taskflow_suggest_cache_hits_total")
     first = await api.post("/api/v1/suggestions/priority", json=draft, headers=alice)
     second = await api.post("/api/v1/suggestions/priority", json=draft, headers=alice)
     assert first.json()["source"] == second.json()["source"] == "llm"
     assert first.json()["id"] != second.json()["id"]  # two suggestions, one model call
     assert len(suggest_replay_server.calls("replay-ok")) - before_calls == 1
-    metrics = (await api.get("/metrics")).text
+    metrics = (await api.get(f"{METRICS}/metrics")).text
     assert _metric(metrics, "taskflow_suggest_cache_hits_total") - before_hits == 1
     assert "taskflow_suggest_model_latency_seconds_bucket" in metrics

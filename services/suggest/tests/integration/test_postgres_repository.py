@@ -20,7 +20,7 @@ from taskflow_suggest.config import Settings
 from taskflow_suggest.domain.model import Suggestion
 from taskflow_suggest.infrastructure.db import migrate
 from taskflow_suggest.infrastructure.db.engine import make_engine
-from taskflow_suggest.infrastructure.db.pg_events import PgSuggestionRepository
+from taskflow_suggest.infrastructure.db.repository import PgSuggestionRepository
 
 
 def _suggestion(
@@ -52,7 +52,12 @@ async def _tables(url: str) -> set[str]:
 
 async def test_migrations_go_up_down_and_up_again_in_the_suggest_schema(suggest_pg_url):
     await asyncio.to_thread(migrate.upgrade, suggest_pg_url)
-    assert await _tables(suggest_pg_url) == {"suggestions", "feedback", "alembic_version"}
+    assert await _tables(suggest_pg_url) == {
+        "suggestions",
+        "feedback",
+        "task_versions",
+        "alembic_version",
+    }
     await asyncio.to_thread(migrate.downgrade, suggest_pg_url)
     assert await _tables(suggest_pg_url) == {"alembic_version"}
     await asyncio.to_thread(migrate.upgrade, suggest_pg_url)

@@ -109,6 +109,21 @@ async def test_draft_suggestions_belong_to_whoever_asked():
         await handlers.give_feedback(deps, BOB, mine.id, accepted=True)
 
 
+@pytest.mark.parametrize(
+    "odd_id", ["a\x00b", "", "x" * 5000, "{01a23c5f-cbdc-73d3-b3a3-24ac930384fd}", "01A23C5F"]
+)
+async def test_an_id_that_is_no_canonical_uuid_names_no_suggestion(odd_id):
+    deps = _deps()
+
+    async def the_store_must_not_be_asked(suggestion_id):
+        # Postgres refuses a NUL byte in text: such an id reaching it is a 500, not a 404.
+        raise AssertionError(f"looked up {suggestion_id!r}")
+
+    deps.repository.get = the_store_must_not_be_asked  # type: ignore[method-assign]
+    with pytest.raises(SuggestionNotFoundError):
+        await handlers.give_feedback(deps, ALICE, odd_id, accepted=True)
+
+
 def _snapshot(**overrides) -> TaskSnapshotV1:
     fields = {
         "id": str(uuid.uuid4()),
@@ -214,3 +229,30 @@ async def test_the_same_advice_about_a_task_is_announced_once_until_it_changes()
     assert first.priority == second.priority != calmer.priority
     assert len(deps.repository.rows) == 3  # type: ignore[attr-defined]
     assert [e.data["suggestion_id"] for e in published] == [first.id, calmer.id]
+
+
+async def test_a_late_event_about_an_older_snapshot_of_the_task_is_not_answered():
+    bus, published = await _bus_collecting_suggestions()
+    deps = _deps(bus=bus)
+    task = _snapshot(title="Someday tidy the wiki")
+
+    def edit(title: str, version: int):
+        snapshot = task.model_copy(update={"title": title, "version": version})
+        return new_envelope(TaskUpdatedV1(task=snapshot, changed_fields=["title"]), subject="alice")
+
+    # given the newer edit (v3) answered first
+    newer = edit("Production outage: payments down", 3)
+    answered = await handlers.on_task_event(deps, newer)
+    # when the older edit (v2) arrives late, and the newer one is redelivered
+    late = await handlers.on_task_event(deps, edit("Someday read a novel", 2))
+    again = await handlers.on_task_event(deps, newer)
+    await bus.drain()
+    await bus.close()
+
+    # then the late one is neither stored nor announced; the redelivery still republishes
+    assert late is None
+    assert answered is not None
+    assert again is not None
+    assert again.id == answered.id
+    assert list(deps.repository.rows) == [answered.id]  # type: ignore[attr-defined]
+    assert [e.data["suggestion_id"] for e in published] == [answered.id, answered.id]

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 from uuid import NAMESPACE_URL, uuid5
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ from opentelemetry import trace
 from taskflow_common.events import Envelope, new_envelope
 from taskflow_common.events.contracts.suggest import PrioritySuggestedV1
 from taskflow_common.events.contracts.tasks import TaskCreatedV1, TaskSnapshotV1, TaskUpdatedV1
-from taskflow_common.ids import uuid7
+from taskflow_common.ids import is_canonical_uuid, uuid7
 from taskflow_common.messaging import EventBus, UnroutableEventError
 from taskflow_suggest.application import metrics
 from taskflow_suggest.application.errors import (
@@ -28,12 +28,13 @@ from taskflow_suggest.application.errors import (
 from taskflow_suggest.application.ports import (
     Caller,
     PriorityModel,
+    SourceCounts,
     SuggestionRepository,
     TaskReader,
     TaskWriter,
 )
 from taskflow_suggest.domain.cues import looks_like_instructions
-from taskflow_suggest.domain.model import Suggestion, TaskFacts, Verdict
+from taskflow_suggest.domain.model import Source, Suggestion, TaskFacts, Verdict
 from taskflow_suggest.domain.plan import PlanItem, plan_for_today
 from taskflow_suggest.domain.policy import bound_model_verdict
 from taskflow_suggest.domain.urgency import heuristic_verdict
@@ -59,6 +60,29 @@ class SuggestDeps:
     bus: EventBus | None = None
     model_timeout: float = 8.0
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SuggestionStats:
+    by_source: dict[str, SourceCounts]
+
+    @property
+    def total(self) -> int:
+        return sum(c.suggestions for c in self.by_source.values())
+
+    @property
+    def accepted(self) -> int:
+        return sum(c.accepted for c in self.by_source.values())
+
+    @property
+    def rejected(self) -> int:
+        return sum(c.rejected for c in self.by_source.values())
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        """Accepted over all feedback given; None before any."""
+        judged = self.accepted + self.rejected
+        return self.accepted / judged if judged else None
 
 
 async def decide(deps: SuggestDeps, task: TaskFacts, now: datetime) -> Verdict:
@@ -98,6 +122,7 @@ def _new_suggestion(
     requested_by: str,
     now: datetime,
     source_event_id: str | None = None,
+    task_version: int | None = None,
 ) -> Suggestion:
     return Suggestion(
         id=str(uuid7()),
@@ -111,6 +136,7 @@ def _new_suggestion(
         model=verdict.model,
         created_at=now,
         source_event_id=source_event_id,
+        task_version=task_version,
     )
 
 
@@ -154,6 +180,10 @@ async def give_feedback(
     deps: SuggestDeps, caller: Caller, suggestion_id: str, *, accepted: bool
 ) -> Suggestion:
     """Record the caller's verdict; accepting applies the priority through the tasks API."""
+    # Suggestion ids are canonical UUIDs: any other text names none, and must not reach the
+    # database (a NUL byte in it is an error there, not a miss).
+    if not is_canonical_uuid(suggestion_id):
+        raise SuggestionNotFoundError(suggestion_id)
     suggestion = await deps.repository.get(suggestion_id)
     if suggestion is None:
         raise SuggestionNotFoundError(suggestion_id)
@@ -172,6 +202,14 @@ async def give_feedback(
     if total:
         metrics.ACCEPTANCE_RATIO.set(accepted_count / total)
     return suggestion.with_feedback(accepted)
+
+
+async def admin_stats(deps: SuggestDeps) -> SuggestionStats:
+    """Every suggestion and its feedback, in all and per source (llm, heuristic)."""
+    by_source = {source: SourceCounts(source, 0, 0, 0) for source in get_args(Source)}
+    for counts in await deps.repository.source_counts():
+        by_source[counts.source] = counts
+    return SuggestionStats(by_source)
 
 
 async def plan_today(
@@ -227,8 +265,14 @@ async def on_task_event(deps: SuggestDeps, envelope: Envelope[Any]) -> Suggestio
         requested_by=snapshot.owner_id,
         now=now,
         source_event_id=str(envelope.event_id),
+        task_version=snapshot.version,
     )
     recorded = await deps.repository.record_for_event(candidate)
+    if recorded is None:
+        # A newer snapshot of the task was answered already (events arrive in any order):
+        # this advice is about a task that no longer looks like this.
+        metrics.STALE_EVENTS.inc()
+        return None
     suggestion = recorded.suggestion
     if suggestion.id == candidate.id:
         metrics.SUGGESTIONS.labels(verdict.source, "event").inc()

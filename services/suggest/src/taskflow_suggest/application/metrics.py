@@ -37,3 +37,7 @@ BREAKER_STATE = Gauge(
     "taskflow_suggest_breaker_state",
     "The model circuit breaker: 0 closed, 1 half-open, 2 open.",
 )
+STALE_EVENTS = Counter(
+    "taskflow_suggest_stale_events_total",
+    "Task events not answered because a newer snapshot of the task was answered already.",
+)

@@ -36,15 +36,27 @@ class RecordedSuggestion:
     previous_priority: Priority | None
 
 
+@dataclass(frozen=True)
+class SourceCounts:
+    source: str
+    suggestions: int
+    accepted: int  # feedback entries (one per suggestion and user)
+    rejected: int
+
+
 class SuggestionRepository(Protocol):
     async def add(self, suggestion: Suggestion) -> Suggestion:
         """Store it; if one already exists for its source_event_id, return that one instead."""
         ...
 
-    async def record_for_event(self, suggestion: Suggestion) -> RecordedSuggestion:
+    async def record_for_event(self, suggestion: Suggestion) -> RecordedSuggestion | None:
         """`add` for a suggestion answering an event, plus the task's previous priority.
 
-        The consumer's hot path: adapters should make it one round trip where they can.
+        None when the suggestion's `task_version` is not newer than one already answered for
+        its task by another event: events arrive in no guaranteed order, and advice read from
+        an older snapshot must not follow advice read from a newer one (ADR 0304). A
+        redelivered event still gets its own suggestion back. The consumer's hot path:
+        adapters should make it one round trip where they can.
         """
         ...
 
@@ -68,6 +80,10 @@ class SuggestionRepository(Protocol):
 
     async def acceptance_counts(self) -> tuple[int, int]:
         """(accepted, total) over every feedback given."""
+        ...
+
+    async def source_counts(self) -> list[SourceCounts]:
+        """Per source that has suggestions: how many, and the feedback they got."""
         ...
 
 

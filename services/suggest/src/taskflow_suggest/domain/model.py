@@ -55,6 +55,8 @@ class Suggestion:
     model: str | None
     created_at: datetime
     source_event_id: str | None = None
+    # For a suggestion answering a task event: the version of the task snapshot it read.
+    task_version: int | None = None
     accepted: bool | None = None
 
     def with_feedback(self, accepted: bool) -> Suggestion:

@@ -1,1 +1,1 @@
-"""SQL storage of suggestions and feedback: the `suggest` schema on Postgres, SQLite embedded."""
+"""SQL storage of suggestions and feedback: the `suggest` schema on PostgreSQL."""

@@ -1,34 +1,111 @@
-"""SqlSuggestionRepository: the SuggestionRepository port on SQLAlchemy's async engine.
+"""PgSuggestionRepository: the SuggestionRepository port on the `suggest` schema.
 
-It serves both databases; on Postgres the composition root uses its subclass in pg_events.py,
-whose `record_for_event` (the event consumer's hot statement) skips SQLAlchemy (ADR 0406).
+Reads and the API's writes go through SQLAlchemy's async engine (pre-pinged for the HTTP API:
+no 5xx for a connection that died with a database restart). The event consumer's hot statement,
+`record_for_event`, goes straight through a small asyncpg pool: through SQLAlchemy that one
+statement cost about as much CPU as the rest of the handling (greenlet hops, result-metadata
+set-up, SQLModel validation, compile-cache keys); asyncpg prepares it once per connection and
+hands back a record that maps straight to the domain (ADR 0405, 0406).
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import asyncpg
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from taskflow_suggest.application.ports import RecordedSuggestion
+from taskflow_suggest.application.ports import RecordedSuggestion, SourceCounts
 from taskflow_suggest.domain.model import Priority, Source, Suggestion
-from taskflow_suggest.infrastructure.db.tables import FeedbackRow, SuggestionRow
+from taskflow_suggest.infrastructure.db.tables import SCHEMA, FeedbackRow, SuggestionRow
+
+_COLUMNS = (
+    "id, task_id, requested_by, priority, rationale, confidence, suggested_due_at, source, "
+    "model, created_at, source_event_id, task_version"
+)
+_PREVIOUS = f"""(
+    SELECT before.priority FROM {SCHEMA}.suggestions AS before
+    WHERE before.task_id = stored.task_id AND before.id < stored.id
+    ORDER BY before.id DESC LIMIT 1
+) AS previous_priority"""  # noqa: S608 -- only module constants are formatted in
+# ADR 0405's one round trip: insert unless this event already has its suggestion, return
+# whichever is stored with the priority of the task's suggestion before it. Autocommit (no
+# transaction is opened), and every part reads the snapshot taken before the insert.
+# ADR 0304: the task's version advances first, and only when this snapshot is newer than the
+# last one answered; the upsert locks the task's row and sees its newest committed version,
+# so concurrent events about one task decide one after the other. Without it (a stale event),
+# nothing is inserted, and neither a row of this event: the result is empty.
+RECORD_FOR_EVENT = f"""
+WITH advanced AS (
+    INSERT INTO {SCHEMA}.task_versions AS held (task_id, version)
+    SELECT $2, $12::bigint WHERE $12::bigint IS NOT NULL
+    ON CONFLICT (task_id) DO UPDATE SET version = EXCLUDED.version
+    WHERE held.version < EXCLUDED.version
+    RETURNING task_id
+), inserted AS (
+    INSERT INTO {SCHEMA}.suggestions ({_COLUMNS})
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::bigint
+    WHERE $12::bigint IS NULL OR EXISTS (SELECT 1 FROM advanced)
+    ON CONFLICT (source_event_id) DO NOTHING
+    RETURNING {_COLUMNS}
+), stored AS (
+    SELECT {_COLUMNS} FROM inserted
+    UNION ALL
+    SELECT {_COLUMNS} FROM {SCHEMA}.suggestions
+    WHERE source_event_id = $11 AND NOT EXISTS (SELECT 1 FROM inserted)
+)
+SELECT stored.*, {_PREVIOUS}
+FROM stored
+"""  # noqa: S608 -- only module constants are formatted in
+# When a concurrent delivery of the same event inserted after RECORD_FOR_EVENT's snapshot was
+# taken, that statement sees neither row; this one, with a fresh snapshot, sees the committed one.
+RECORDED_FOR_EVENT = f"""
+SELECT stored.*, {_PREVIOUS}
+FROM {SCHEMA}.suggestions AS stored
+WHERE stored.source_event_id = $1
+"""  # noqa: S608 -- only module constants are formatted in
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back naive; everything stored is UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+async def _reset_connection(conn: asyncpg.Connection) -> None:
+    """asyncpg's default reset costs a round trip per release (advisory unlocks, CLOSE ALL,
+    UNLISTEN, RESET ALL) for session state these statements never create; only a transaction
+    left open by a cancelled caller needs undoing (none is ever opened here)."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
+def _record_to_domain(record: asyncpg.Record) -> Suggestion:
+    # asyncpg returns timestamptz as aware UTC datetimes, and the table's constraints keep
+    # priority and source valid: nothing to convert.
+    return Suggestion(
+        id=record["id"],
+        task_id=record["task_id"],
+        requested_by=record["requested_by"],
+        priority=cast(Priority, record["priority"]),
+        rationale=record["rationale"],
+        confidence=record["confidence"],
+        suggested_due_at=record["suggested_due_at"],
+        source=cast(Source, record["source"]),
+        model=record["model"],
+        created_at=record["created_at"],
+        source_event_id=record["source_event_id"],
+        task_version=record["task_version"],
+    )
+
+
+def _recorded(record: asyncpg.Record) -> RecordedSuggestion:
+    return RecordedSuggestion(
+        _record_to_domain(record), cast(Priority | None, record["previous_priority"])
+    )
 
 
 def _to_domain(row: SuggestionRow, accepted: bool | None = None) -> Suggestion:
-    created = _aware(row.created_at)
-    assert created is not None
     return Suggestion(
         id=row.id,
         task_id=row.task_id,
@@ -36,11 +113,12 @@ def _to_domain(row: SuggestionRow, accepted: bool | None = None) -> Suggestion:
         priority=cast(Priority, row.priority),  # a DB constraint keeps it valid
         rationale=row.rationale,
         confidence=row.confidence,
-        suggested_due_at=_aware(row.suggested_due_at),
+        suggested_due_at=row.suggested_due_at,
         source=cast(Source, row.source),
         model=row.model,
-        created_at=created,
+        created_at=row.created_at,
         source_event_id=row.source_event_id,
+        task_version=row.task_version,
         accepted=accepted,
     )
 
@@ -58,12 +136,68 @@ def _row_values(suggestion: Suggestion) -> dict[str, Any]:
         "model": suggestion.model,
         "created_at": suggestion.created_at,
         "source_event_id": suggestion.source_event_id,
+        "task_version": suggestion.task_version,
     }
 
 
-class SqlSuggestionRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
+class PgSuggestionRepository:
+    """The asyncpg pool is created on first use, so a `serve` process that never handles an
+    event opens none. It has no pre-ping, like the consumer's engine (ADR 0405): a connection
+    that died with a database restart fails one handling, which the bus retries, and asyncpg
+    drops it from the pool.
+    """
+
+    # As many connections as the SQLAlchemy engine's pool keeps: the consumer's engine opens
+    # none of its own, so the process holds no more than that.
+    def __init__(self, engine: AsyncEngine, database_url: str, pool_size: int = 10) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, class_=AsyncSession)
+        url = make_url(database_url).set(drivername="postgresql")
+        self._dsn = url.render_as_string(hide_password=False)
+        self._pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+        self._pool_lock = asyncio.Lock()
+
+    async def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._pool_lock:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self._dsn, min_size=1, max_size=self._pool_size, reset=_reset_connection
+                    )
+        return self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def record_for_event(self, suggestion: Suggestion) -> RecordedSuggestion | None:
+        assert suggestion.source_event_id is not None, "an event's suggestion names the event"
+        pool = self._pool or await self.pool()
+        record = await pool.fetchrow(
+            RECORD_FOR_EVENT,
+            suggestion.id,
+            suggestion.task_id,
+            suggestion.requested_by,
+            suggestion.priority,
+            suggestion.rationale,
+            suggestion.confidence,
+            suggestion.suggested_due_at,
+            suggestion.source,
+            suggestion.model,
+            suggestion.created_at,
+            suggestion.source_event_id,
+            suggestion.task_version,
+        )
+        if record is None:
+            record = await pool.fetchrow(RECORDED_FOR_EVENT, suggestion.source_event_id)
+            if record is None:
+                if suggestion.task_version is None:
+                    raise RuntimeError(
+                        f"no suggestion stored for event {suggestion.source_event_id}"
+                    )
+                return None  # stale: a newer snapshot of the task was answered already
+        return _recorded(record)
 
     async def add(self, suggestion: Suggestion) -> Suggestion:
         row = SuggestionRow(**_row_values(suggestion))
@@ -79,25 +213,6 @@ class SqlSuggestionRepository:
                 raise
             return existing
         return suggestion
-
-    async def record_for_event(self, suggestion: Suggestion) -> RecordedSuggestion:
-        """The portable way, an insert and then a read: SQLite has no INSERT inside WITH, and
-        the embedded mode's load does not call for more. Postgres does it in one round trip
-        (pg_events.PgSuggestionRepository, ADR 0405 and 0406)."""
-        assert suggestion.source_event_id is not None, "an event's suggestion names the event"
-        stored = await self.add(suggestion)
-        return RecordedSuggestion(stored, await self._priority_before(stored))
-
-    async def _priority_before(self, suggestion: Suggestion) -> Priority | None:
-        id_column: Any = SuggestionRow.id
-        async with self._sessions() as session:
-            result = await session.execute(
-                select(col(SuggestionRow.priority))
-                .where(col(SuggestionRow.task_id) == suggestion.task_id, id_column < suggestion.id)
-                .order_by(id_column.desc())
-                .limit(1)
-            )
-            return cast(Priority | None, result.scalar())
 
     async def get(self, suggestion_id: str) -> Suggestion | None:
         async with self._sessions() as session:
@@ -170,3 +285,26 @@ class SqlSuggestionRepository:
             )
             accepted, total = result.one()
             return int(accepted or 0), int(total or 0)
+
+    async def source_counts(self) -> list[SourceCounts]:
+        accepted_column: Any = FeedbackRow.accepted
+        source_column: Any = SuggestionRow.source
+        async with self._sessions() as session:
+            made = await session.execute(
+                select(source_column, func.count()).group_by(source_column)
+            )
+            judged = await session.execute(
+                select(
+                    source_column,
+                    func.count().filter(accepted_column.is_(True)),
+                    func.count().filter(accepted_column.is_(False)),
+                )
+                .select_from(FeedbackRow)
+                .join(SuggestionRow, col(SuggestionRow.id) == col(FeedbackRow.suggestion_id))
+                .group_by(source_column)
+            )
+            feedback = {row[0]: (int(row[1]), int(row[2])) for row in judged}
+            return [
+                SourceCounts(source, int(count), *feedback.get(source, (0, 0)))
+                for source, count in made
+            ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, MetaData, String, Text
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, MetaData, String, Text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -42,6 +42,19 @@ class SuggestionRow(SuggestTable, table=True):
     source_event_id: str | None = Field(
         default=None, sa_column=Column(String(36), nullable=True, unique=True)
     )
+    # The version of the task snapshot an event's suggestion read (migration 0002).
+    task_version: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class TaskVersionRow(SuggestTable, table=True):
+    """The newest task version a suggestion answered, per task: events arrive in no
+    guaranteed order, and only a newer snapshot may be answered (ADR 0304)."""
+
+    __tablename__ = "task_versions"
+    __table_args__ = ({"schema": SCHEMA},)
+
+    task_id: str = Field(sa_column=Column(String(36), primary_key=True))
+    version: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class FeedbackRow(SuggestTable, table=True):

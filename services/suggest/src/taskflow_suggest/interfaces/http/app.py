@@ -26,6 +26,7 @@ from taskflow_suggest.application.errors import (
     TasksUnavailableError,
 )
 from taskflow_suggest.application.handlers import SuggestDeps
+from taskflow_suggest.interfaces.http import admin_routes
 from taskflow_suggest.interfaces.http.routes import router
 
 _PROBLEMS: dict[type[Exception], Problem] = {
@@ -47,6 +48,7 @@ def build_http_app(
     auth: BearerAuth,
     checks: Callable[[], Sequence[ReadinessCheck]],
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]] | None = None,
+    admin_role: str = "admin",
 ) -> FastAPI:
     app = FastAPI(
         title="TaskFlow suggestions",
@@ -56,6 +58,7 @@ def build_http_app(
     )
     app.state.suggest_deps = deps
     app.state.bearer_auth = auth
+    app.state.admin_role = admin_role  # the realm role /api/v1/admin/* requires
     install_problem_handlers(app)
 
     async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
@@ -66,6 +69,7 @@ def build_http_app(
     for error in _PROBLEMS:
         app.add_exception_handler(error, on_domain_error)
     app.include_router(router)
+    app.include_router(admin_routes.router)
     app.include_router(ops_router(checks))
     app.add_middleware(RequestMetricsMiddleware, service="suggest")
     return app
