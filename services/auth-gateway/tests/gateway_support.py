@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket
 from taskflow_auth_gateway.bootstrap import create_app
 from taskflow_auth_gateway.config import GatewaySettings
 from taskflow_auth_gateway.infrastructure.identity.dev import DevIdentityProvider
+from taskflow_common.listeners import MetricsListenerSplit
 
 
 def free_port() -> int:
@@ -28,22 +29,41 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _listening_socket(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if port:  # a port asked for may still be in TIME_WAIT; a kernel-picked one never shares
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.set_inheritable(True)
+    return sock
+
+
 @contextlib.asynccontextmanager
-async def serving(app: Any, port: int | None = None) -> AsyncIterator[str]:
-    """Serve an ASGI app with uvicorn on 127.0.0.1 inside the test's event loop."""
-    port = port or free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        lifespan="on",
-        log_level="warning",
-        access_log=False,
-        log_config=None,
-        proxy_headers=False,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+async def serving_listeners(app: Any, port: int | None = None) -> AsyncIterator[tuple[str, str]]:
+    """Serve an ASGI app with uvicorn on 127.0.0.1 inside the test's event loop, on its two
+    listeners as `serve` runs it: yields (public URL, metrics URL).
+
+    Both sockets are bound here, before the server starts, and held: two ports picked by
+    `free_port` one after the other can be the same one (the kernel may hand a just-released
+    ephemeral port out again), which then fails at `listen` with EADDRINUSE."""
+    sockets = [_listening_socket(port or 0), _listening_socket(0)]
+    port, metrics_port = (int(sock.getsockname()[1]) for sock in sockets)
+    app = MetricsListenerSplit(app, metrics_port)
+    configs = [
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=p,
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            log_config=None,
+            proxy_headers=False,
+        )
+        for p in (port, metrics_port)
+    ]
+    server = uvicorn.Server(configs[0])
+    task = asyncio.create_task(server.serve(sockets=sockets))
     for _ in range(200):
         if server.started or task.done():
             break
@@ -51,10 +71,17 @@ async def serving(app: Any, port: int | None = None) -> AsyncIterator[str]:
     if task.done():
         task.result()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}"
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any, port: int | None = None) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on 127.0.0.1 inside the test's event loop."""
+    async with serving_listeners(app, port) as (url, _metrics_url):
+        yield url
 
 
 def upstream_app(received: list[dict[str, Any]] | None = None) -> Starlette:
@@ -116,6 +143,8 @@ def upstream_app(received: list[dict[str, Any]] | None = None) -> Starlette:
             Route("/api/v1/tasks/big", big),
             Route("/api/v1/tasks/{rest:path}", echo, methods=["GET", "POST", "PUT", "DELETE"]),
             Route("/api/v1/tasks", echo, methods=["GET", "POST"]),
+            Route("/admin/{rest:path}", echo, methods=["GET", "POST"]),
+            Route("/static/{rest:path}", echo),
             WebSocketRoute("/ws/notifications", ws),
         ]
     )

@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-import uvicorn
-
 from taskflow_auth_gateway.bootstrap import create_app
 from taskflow_auth_gateway.config import GatewaySettings
-from taskflow_common.logs import configure_logging
-from taskflow_common.telemetry import init_telemetry
+from taskflow_common.listeners import serve_http
+from taskflow_common.process import start_observability
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,17 +16,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("role", choices=["serve"], help="serve: the HTTP/WebSocket gateway")
     parser.parse_args(argv)
     settings = GatewaySettings()
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    init_telemetry(
-        settings.otel_service_name or settings.service_name,
-        otlp_endpoint=settings.otel_exporter_otlp_endpoint,
-        otlp_protocol=settings.otel_exporter_otlp_protocol,
-        disabled=settings.otel_sdk_disabled,
-    )
-    uvicorn.run(
+    start_observability(settings, settings.service_name)
+    serve_http(
         create_app(settings),
         host=settings.host,
         port=settings.port,
+        metrics_port=settings.metrics_port,
         # Our own access log (edge middleware) instead: one line per request, with ids.
         access_log=False,
         log_config=None,

@@ -55,6 +55,7 @@ CORS_EXPOSE_HEADERS = [
     "ratelimit-reset",
     "etag",
     "location",
+    "traceresponse",
 ]
 
 

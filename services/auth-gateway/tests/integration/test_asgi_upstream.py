@@ -5,7 +5,7 @@ import contextlib
 import httpx
 import pytest
 import websockets
-from gateway_support import dev_gateway, serving, upstream_app
+from gateway_support import dev_gateway, serving_listeners, upstream_app
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -40,7 +40,10 @@ async def embedded_gateway(tmp_path):
         "admin": AsgiUpstream("admin", shared, lifespan=shared_lifespan),
     }
     app, _ = dev_gateway(tmp_path, upstreams)
-    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+    async with (
+        serving_listeners(app) as (url, metrics_url),
+        httpx.AsyncClient(base_url=url, timeout=30) as client,
+    ):
         user = {"username": "inproc", "email": "inproc@example.com", "password": "long-password"}
         assert (await client.post("/auth/register", json=user)).status_code == 201
         tokens = (
@@ -48,19 +51,19 @@ async def embedded_gateway(tmp_path):
                 "/auth/login", json={"username": "inproc", "password": "long-password"}
             )
         ).json()
-        yield url, client, tokens["access_token"], events
+        yield url, client, tokens["access_token"], events, metrics_url
     assert events == ["startup", "shutdown"]  # one lifespan for the two upstreams sharing it
 
 
 async def test_lifespan_state_reaches_requests_and_runs_once(embedded_gateway):
-    _, client, token, events = embedded_gateway
+    _, client, token, events, _ = embedded_gateway
     response = await client.get("/api/v1/suggestions", headers={"authorization": f"Bearer {token}"})
     assert response.json() == {"greeting": "hello from lifespan"}
     assert events == ["startup"]
 
 
 async def test_streams_both_ways_in_process(embedded_gateway):
-    _, client, token, _ = embedded_gateway
+    _, client, token, _, _ = embedded_gateway
     bearer = {"authorization": f"Bearer {token}"}
     big = await client.get("/api/v1/tasks/big?mb=2", headers=bearer)
     assert len(big.content) == 2 * 1024 * 1024
@@ -75,13 +78,13 @@ async def test_streams_both_ways_in_process(embedded_gateway):
 
 
 async def test_slow_in_process_app_gives_504(embedded_gateway):
-    _, client, token, _ = embedded_gateway
+    _, client, token, _, _ = embedded_gateway
     slow = await client.get("/api/v1/tasks/slow?s=3", headers={"authorization": f"Bearer {token}"})
     assert slow.status_code == 504
 
 
 async def test_websocket_in_process_with_the_bearer_subprotocol(embedded_gateway):
-    url, _, token, _ = embedded_gateway
+    url, _, token, _, _ = embedded_gateway
     async with websockets.connect(
         url.replace("http", "ws") + "/ws/notifications", subprotocols=["bearer", token]
     ) as ws:
@@ -92,15 +95,19 @@ async def test_websocket_in_process_with_the_bearer_subprotocol(embedded_gateway
 
 
 async def test_health_of_each_service_through_the_gateway(embedded_gateway):
-    _, client, _, _ = embedded_gateway
-    assert (await client.get("/healthz/tasks")).status_code == 200
-    assert (await client.get("/readyz/notify")).status_code == 200
+    _, client, _, _, _ = embedded_gateway
+    health = await client.get("/healthz/tasks")
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    ready = await client.get("/readyz/notify")
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
     assert (await client.get("/readyz/nothing")).status_code == 404
 
 
 async def test_metrics_count_proxied_requests_by_upstream(embedded_gateway):
-    _, client, token, _ = embedded_gateway
+    _, client, token, _, metrics_url = embedded_gateway
     await client.get("/api/v1/tasks/7", headers={"authorization": f"Bearer {token}"})
-    metrics = (await client.get("/metrics")).text
+    assert (await client.get("/metrics")).status_code == 404
+    async with httpx.AsyncClient() as operator:
+        metrics = (await operator.get(f"{metrics_url}/metrics")).text
     assert 'taskflow_gateway_upstream_responses_total{status="200",upstream="tasks"}' in metrics
     assert "taskflow_gateway_upstream_duration_seconds_bucket" in metrics

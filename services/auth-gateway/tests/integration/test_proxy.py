@@ -132,6 +132,25 @@ async def test_a_client_traceparent_continues_the_trace(gw):
     assert forwarded.split("-")[1] == "0af7651916cd43dd8448eb211c80319c"
 
 
+async def test_every_answer_names_its_trace_as_the_upstream_saw_it(gw):
+    """traceresponse carries the trace id the upstream's traceparent carried, with or without
+    the client's traceparent, and on the gateway's own answers (401s, /auth, 404s) too."""
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    async with httpx.AsyncClient(base_url=gw.url) as client:
+        continued = await client.get("/api/v1/tasks/1", headers={**auth(gw), "traceparent": parent})
+        fresh = await client.get("/api/v1/tasks/1", headers=auth(gw))
+        refused = await client.get("/api/v1/tasks/1")
+        unknown = await client.get("/nothing-here")
+    version, trace_id, span_id, _flags = continued.headers["traceresponse"].split("-")
+    assert (version, trace_id) == ("00", "0af7651916cd43dd8448eb211c80319c")
+    assert span_id != "b7ad6b7169203331"  # the gateway's own span, the client's child
+    upstream = fresh.json()["headers"]["traceparent"].split("-")[1]
+    assert fresh.headers["traceresponse"].split("-")[1] == upstream
+    assert upstream != "0af7651916cd43dd8448eb211c80319c"
+    for answer in (refused, unknown):
+        assert len(answer.headers["traceresponse"].split("-")[1]) == 32, answer.status_code
+
+
 async def test_bodies_stream_both_ways(gw):
     async def upload() -> AsyncIterator[bytes]:
         for _ in range(8):

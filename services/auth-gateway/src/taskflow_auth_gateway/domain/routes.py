@@ -28,6 +28,8 @@ DEFAULT_ROUTES: tuple[Route, ...] = (
     Route("/ws/notifications", "notify"),
     Route("/api/v1/admin", "admin"),
     Route("/admin", "admin", requires_token=False),
+    # The admin site's CSS, JS and images (WhiteNoise in the admin service).
+    Route("/static/", "admin", requires_token=False),
 )
 
 # Paths under these prefixes always need a token, even when no route matches (then 404).

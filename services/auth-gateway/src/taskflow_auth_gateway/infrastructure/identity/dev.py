@@ -1,7 +1,8 @@
 """The development identity provider (embedded mode): real RS256 JWTs shaped like Keycloak's.
 
-Users live in SQLite with scrypt hashes; the signing key is persisted so tokens survive a
-restart; refresh tokens are opaque, stored hashed, rotated on use and revoked by logout.
+Users live in JSON files with scrypt hashes (ADR 0206); the signing key is persisted so tokens
+survive a restart; refresh tokens are opaque, stored hashed, rotated on use and revoked by
+logout.
 It refuses to exist when TASKFLOW_ENV=production.
 """
 
@@ -71,7 +72,7 @@ class DevIdentityProvider:
         self.audience = audience
         self._admins = frozenset(u.lower() for u in admin_usernames)
         self._admin_role = admin_role
-        self._store = DevIdentityStore(data_dir / "identity.sqlite3")
+        self._store = DevIdentityStore(data_dir)
         self._key: rsa.RSAPrivateKey = load_or_create_signing_key(
             data_dir / "identity-signing-key.pem"
         )
@@ -140,11 +141,17 @@ class DevIdentityProvider:
         return await self._issue(user)
 
     async def refresh(self, refresh_token: str) -> TokenSet:
-        found = await asyncio.to_thread(self._store.consume_refresh_token, refresh_token)
+        successor = secrets.token_urlsafe(32)
+        found = await asyncio.to_thread(
+            self._store.rotate_refresh_token,
+            refresh_token,
+            successor,
+            time.time() + REFRESH_TOKEN_SECONDS,
+        )
         user = await asyncio.to_thread(self._store.get, found[0]) if found else None
-        if user is None or found is None:
+        if user is None:
             raise InvalidRefreshTokenError("The refresh token is invalid, expired or revoked.")
-        return await self._issue(user, session_id=found[1])
+        return self._token_set(user, successor)
 
     async def logout(self, refresh_token: str) -> None:
         if not await asyncio.to_thread(self._store.end_session, refresh_token):
@@ -172,18 +179,22 @@ class DevIdentityProvider:
         }
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
 
-    async def _issue(self, user: StoredUser, session_id: str | None = None) -> TokenSet:
+    async def _issue(self, user: StoredUser) -> TokenSet:
+        """A new login session's first tokens."""
         refresh = secrets.token_urlsafe(32)
         await asyncio.to_thread(
             self._store.add_refresh_token,
             refresh,
             user.id,
-            session_id or str(uuid.uuid4()),
+            str(uuid.uuid4()),
             time.time() + REFRESH_TOKEN_SECONDS,
         )
+        return self._token_set(user, refresh)
+
+    def _token_set(self, user: StoredUser, refresh_token: str) -> TokenSet:
         return TokenSet(
             access_token=self.access_token_for(user),
-            refresh_token=refresh,
+            refresh_token=refresh_token,
             expires_in=ACCESS_TOKEN_SECONDS,
             refresh_expires_in=REFRESH_TOKEN_SECONDS,
         )

@@ -1,4 +1,6 @@
-"""The gateway's own endpoints (FastAPI): /auth/*, health, readiness, metrics, OpenAPI, docs."""
+"""The gateway's own endpoints (FastAPI): /auth/*, health, readiness, metrics, OpenAPI, docs.
+
+/metrics and the readiness detail answer on the metrics listener only (`web.ops`)."""
 
 import json
 from collections.abc import Callable, Mapping
@@ -29,7 +31,12 @@ from taskflow_auth_gateway.interfaces.http.schemas import (
 from taskflow_common.auth import InvalidTokenError, JwtVerifier, Principal
 from taskflow_common.health import ReadinessCheck
 from taskflow_common.problems import Problem, ProblemError, unauthorized
-from taskflow_common.web import RequestMetricsMiddleware, install_problem_handlers, ops_router
+from taskflow_common.web import (
+    RequestMetricsMiddleware,
+    document_problem_responses,
+    install_problem_handlers,
+    ops_router,
+)
 from taskflow_common.web.errors import problem_response
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -85,7 +92,7 @@ def own_openapi(app: FastAPI) -> dict[str, Any]:
         if path == "/auth/me":
             for operation in item.values():
                 operation["security"] = [{"bearer": []}]
-    return spec
+    return document_problem_responses(spec)
 
 
 def _auth_router(ctx: GatewayContext) -> APIRouter:
@@ -184,30 +191,40 @@ def _healthy(upstream: Upstream) -> Callable[[], Any]:
 
 
 def _service_health_router(ctx: GatewayContext) -> APIRouter:
-    """/healthz/{service} and /readyz/{service}: each upstream's own answer, through us."""
+    """/healthz/{service} and /readyz/{service}: whether each upstream lives and is ready.
+
+    Only the verdict crosses the gateway: the answer is rebuilt from the upstream's status code,
+    never its body, and an unreachable upstream is named without the connection error. The
+    reasons are for operators, on the upstream's own metrics port.
+    """
     router = APIRouter(include_in_schema=False)
 
-    async def relay(service: str, path: str) -> Response:
+    async def relay(service: str, path: str, verdicts: tuple[str, str]) -> JSONResponse:
         upstream = ctx.upstreams.get(service)
         if upstream is None:
             raise ProblemError(
                 Problem(status=404, type="not-found", detail=f"No service named {service!r}.")
             )
         try:
-            status, body = await upstream.get(path)
+            status, _body = await upstream.get(path)
         except Exception as exc:
             raise ProblemError(
-                Problem(status=503, type="upstream-unavailable", detail=f"{service}: {exc}")
+                Problem(
+                    status=503, type="upstream-unavailable", detail=f"{service} is unreachable."
+                )
             ) from exc
-        return Response(body, status_code=status, media_type="application/json")
+        good, bad = verdicts
+        if status == 200:
+            return JSONResponse({"status": good})
+        return JSONResponse({"status": bad}, status_code=503)
 
     @router.get("/healthz/{service}")
-    async def service_health(service: str) -> Response:
-        return await relay(service, "/healthz")
+    async def service_health(service: str) -> JSONResponse:
+        return await relay(service, "/healthz", ("ok", "down"))
 
     @router.get("/readyz/{service}")
-    async def service_ready(service: str) -> Response:
-        return await relay(service, "/readyz")
+    async def service_ready(service: str) -> JSONResponse:
+        return await relay(service, "/readyz", ("ready", "not ready"))
 
     return router
 

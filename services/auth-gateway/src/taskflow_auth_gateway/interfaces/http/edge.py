@@ -2,8 +2,9 @@
 
 It decides the request id and the client IP, refuses oversized URLs, headers and bodies
 (bodies without reading them whole: Content-Length first, then a byte count while streaming),
-adds security headers and X-Request-ID to every response, and writes the access log (whose
-`access_token` query values the logging handler's filter redacts, as for every service).
+adds security headers, X-Request-ID and the W3C `traceresponse` (the trace id a client quotes
+in a bug report) to every response, opens the request's SERVER span, and writes the access log
+(whose `access_token` query values the logging handler's filter redacts, as for every service).
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 import logging
 import time
 
+from opentelemetry import trace
+
 from taskflow_auth_gateway.application.ports import Message, Receive, Scope, Send
 from taskflow_auth_gateway.domain.headers import TrustedProxies, request_id_from
 from taskflow_auth_gateway.interfaces.http.responses import send_problem
+from taskflow_auth_gateway.interfaces.http.tracing import server_span
 from taskflow_common.problems import Problem
 
 access_log = logging.getLogger("taskflow_auth_gateway.access")
@@ -76,8 +80,17 @@ class EdgeMiddleware:
         scope["taskflow.forwarded_proto"] = scheme
         scope["taskflow.forwarded_host"] = host
 
+        span, traceresponse = server_span(scope.get("method", "WS"), headers)
+        # The proxy's client span and the gateway's own API continue this span.
+        scope["taskflow.trace_context"] = trace.set_span_in_context(span)
+        scope["taskflow.server_span"] = span
+
         path: str = scope["path"]
-        extra = (*_SECURITY_HEADERS, (b"x-request-id", request_id))
+        extra = (
+            *_SECURITY_HEADERS,
+            (b"x-request-id", request_id),
+            (b"traceresponse", traceresponse),
+        )
         csp = (
             None
             if path.startswith("/admin")
@@ -120,6 +133,8 @@ class EdgeMiddleware:
             if state["too_large"] and not state["started"]:
                 state["too_large"] = False  # let our own 413 through edge_send
                 await send_problem(scope, edge_send, _too_large(self.max_body))
+            span.set_attribute("http.response.status_code", state["status"])
+            span.end()
             if self.log_access:
                 self._log(scope, state["status"], started, request_id, client_ip)
 

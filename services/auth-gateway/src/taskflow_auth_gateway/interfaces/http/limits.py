@@ -14,10 +14,15 @@ from taskflow_common.problems import Problem
 
 log = logging.getLogger(__name__)
 
-# /auth/* paths and their group; paths not listed here are not limited (JWKS, discovery).
+# Sign-in paths and their group, per client IP, whether the gateway answers them (/auth/*) or
+# an upstream does (the admin site's OIDC sign-in: each start and each callback, which makes
+# the admin service exchange a code with the identity provider). Paths not listed here are
+# not limited this way (JWKS, discovery).
 AUTH_GROUPS = {
     "/auth/login": "auth_credentials",
     "/auth/register": "auth_credentials",
+    "/admin/oidc/authenticate": "auth_credentials",
+    "/admin/oidc/callback": "auth_credentials",
     "/auth/refresh": "auth_session",
     "/auth/logout": "auth_session",
     "/auth/me": "auth_session",

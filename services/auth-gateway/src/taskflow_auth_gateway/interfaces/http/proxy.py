@@ -108,7 +108,9 @@ class Proxy:
             await send_problem(scope, send, _unavailable(route.upstream))
             return
 
-        parent = parent_context(scope["headers"])
+        parent = scope.get("taskflow.trace_context") or parent_context(scope["headers"])
+        if server := scope.get("taskflow.server_span"):
+            server.update_name(f"{scope.get('method', 'WS')} {route.label}")
         span = tracer.start_span(
             f"{scope.get('method', 'WS')} {route.label}", context=parent, kind=SpanKind.CLIENT
         )

@@ -37,6 +37,12 @@ class GatewayRouter:
                 ),
             )
             return
+        group = AUTH_GROUPS.get(path.rstrip("/"))
+        if group is not None:
+            decision = await self.limits.hit(group, f"ip:{scope['taskflow.client_ip']}")
+            if decision is not None and not decision.allowed:
+                await self.limits.refuse(scope, send, decision, group)
+                return
         route = self.routes.match(path)
         if route is not None:
             await self.proxy(scope, receive, send, route)
@@ -49,10 +55,4 @@ class GatewayRouter:
                     Problem(status=404, type="not-found", detail="No service serves this path."),
                 )
             return
-        group = AUTH_GROUPS.get(path.rstrip("/"))
-        if group is not None:
-            decision = await self.limits.hit(group, f"ip:{scope['taskflow.client_ip']}")
-            if decision is not None and not decision.allowed:
-                await self.limits.refuse(scope, send, decision, group)
-                return
         await self.api(scope, receive, send)  # type: ignore[operator]
