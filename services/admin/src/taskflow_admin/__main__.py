@@ -23,13 +23,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     migrate_schema(cfg.db_schema, verbosity=1 if args.role == "migrate" else 0)
     if args.role == "serve":
-        import uvicorn
+        from taskflow_common.listeners import serve_http
 
-        uvicorn.run(
+        serve_http(
             bootstrap.build_asgi(),
             host=cfg.host,
             port=cfg.port,
-            lifespan="off",
+            metrics_port=cfg.metrics_port,
+            lifespan="on",
             log_config=None,
             proxy_headers=False,
         )

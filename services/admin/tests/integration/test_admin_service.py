@@ -6,7 +6,7 @@ this test session and dropped after it, verifying real Keycloak tokens.
 
 from __future__ import annotations
 
-import secrets
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,18 +16,7 @@ import pytest
 from support import free_port, serve_module
 
 from taskflow_common.testing import KeycloakRealm, require_component
-from taskflow_common.testing.stack import DATABASE_URL
-
-
-@pytest.fixture(scope="module")
-def admin_database() -> Iterator[str]:
-    require_component("postgres")
-    name = f"admin_test_{secrets.token_hex(4)}"
-    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield DATABASE_URL.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+from taskflow_common.testing.login_form import browser, sign_in
 
 
 def _serve_admin(database: str, log: Path, **settings: str) -> Iterator[str]:
@@ -39,8 +28,19 @@ def _serve_admin(database: str, log: Path, **settings: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def admin_url(admin_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from _serve_admin(admin_database, tmp_path_factory.mktemp("admin") / "admin.log")
+def admin_metrics_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def admin_url(
+    admin_database: str, admin_metrics_port: int, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    yield from _serve_admin(
+        admin_database,
+        tmp_path_factory.mktemp("admin") / "admin.log",
+        TASKFLOW_METRICS_PORT=str(admin_metrics_port),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +55,14 @@ def operators_admin_url(
     )
 
 
-def test_ops_endpoints_and_problem_errors(admin_url: str) -> None:
+def test_ops_endpoints_and_problem_errors(admin_url: str, admin_metrics_port: int) -> None:
     assert httpx.get(f"{admin_url}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{admin_url}/readyz")
-    assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": "ok"}
-    assert "taskflow_http_requests_total" in httpx.get(f"{admin_url}/metrics").text
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+    assert httpx.get(f"{admin_url}/metrics").status_code == 404
+    operators = f"http://127.0.0.1:{admin_metrics_port}"
+    assert httpx.get(f"{operators}/readyz").json()["checks"] == {"database": "ok"}
+    assert "taskflow_http_requests_total" in httpx.get(f"{operators}/metrics").text
     missing = httpx.get(f"{admin_url}/no-such-page")
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
@@ -112,13 +114,10 @@ def test_the_admin_role_is_the_one_taskflow_admin_role_names(operators_admin_url
     assert allowed.json()["caller"]["id"] == plain.id
 
 
-def test_django_admin_is_served_with_its_login_page(admin_url: str) -> None:
+def test_django_admin_sends_a_visitor_without_a_session_to_sign_in(admin_url: str) -> None:
     redirect = httpx.get(f"{admin_url}/admin/")
     assert redirect.status_code == 302
     assert redirect.headers["location"].startswith("/admin/login/")
-    login = httpx.get(f"{admin_url}/admin/login/")
-    assert login.status_code == 200
-    assert "csrfmiddlewaretoken" in login.text
     assert httpx.get(f"{admin_url}/static/admin/css/base.css").status_code == 200
 
 
@@ -146,34 +145,37 @@ def gateway_in_front_of_admin(
         next(gateway, None)
 
 
-def _login_post_over_tls(gateway: str) -> httpx.Response:
-    """The admin login form as a browser sends it to https://taskflow.example (TLS ended in
-    front of the gateway): the login page, then the form POST with the browser's Origin."""
-    tls = {"host": "taskflow.example", "x-forwarded-proto": "https"}
-    with httpx.Client(base_url=gateway, headers=tls) as browser:
-        page = browser.get("/admin/login/")
-        assert page.status_code == 200, page.text
-        token = page.text.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
-        return browser.post(
-            "/admin/login/?next=/admin/",
-            data={"csrfmiddlewaretoken": token, "username": "nobody", "password": "wrong-one"},
+def _logout_post_over_tls(gateway: str) -> httpx.Response:
+    """An administrator signs in through the gateway, then sends the logout form (a POST that
+    CSRF guards) as a browser at https://taskflow.example would (TLS ended in front of the
+    gateway), with the browser's Origin."""
+    administrator = KeycloakRealm().create_user("admin", roles=("user", "admin"))
+    with browser() as client:
+        index = sign_in(client, f"{gateway}/admin/", administrator)
+        assert index.status_code == 200, index.text[:500]
+        token = index.text.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+        return client.post(
+            f"{gateway}/admin/logout/",
+            data={"csrfmiddlewaretoken": token},
             headers={
+                "host": "taskflow.example",
+                "x-forwarded-proto": "https",
                 "origin": "https://taskflow.example",
-                "referer": "https://taskflow.example/admin/login/",
+                "referer": "https://taskflow.example/admin/",
             },
         )
 
 
-def test_the_admin_login_form_passes_csrf_behind_tls_through_the_gateway(
+def test_an_admin_form_passes_csrf_behind_tls_through_the_gateway(
     gateway_in_front_of_admin: tuple[str, str],
 ) -> None:
     trusting, _ = gateway_in_front_of_admin
 
-    answer = _login_post_over_tls(trusting)
+    answer = _logout_post_over_tls(trusting)
 
-    # Past CSRF, to the credentials check (no such user: the form again, with its error).
-    assert answer.status_code == 200, answer.text[:500]
-    assert "Please enter the correct username and password" in answer.text
+    # Past CSRF: logged out, on the way to Keycloak's end-session endpoint.
+    assert answer.status_code == 302, answer.text[:500]
+    assert "/protocol/openid-connect/logout" in answer.headers["location"]
 
 
 def test_a_tls_claim_from_an_untrusted_peer_is_not_believed(
@@ -181,7 +183,67 @@ def test_a_tls_claim_from_an_untrusted_peer_is_not_believed(
 ) -> None:
     _, untrusting = gateway_in_front_of_admin
 
-    answer = _login_post_over_tls(untrusting)
+    answer = _logout_post_over_tls(untrusting)
 
     # The gateway forwarded http, so the https Origin is a cross-origin POST to Django.
     assert answer.status_code == 403
+
+
+def test_the_admin_css_answers_through_the_gateway(
+    gateway_in_front_of_admin: tuple[str, str],
+) -> None:
+    gateway, _ = gateway_in_front_of_admin
+
+    css = httpx.get(f"{gateway}/static/admin/css/base.css")
+    missing = httpx.get(f"{gateway}/static/admin/css/no-such-file.css")
+
+    assert css.status_code == 200
+    assert css.headers["content-type"].startswith("text/css")
+    assert "max-age=" in css.headers["cache-control"]
+    assert "body" in css.text
+    assert missing.status_code == 404
+
+
+def test_the_signed_in_admin_page_links_its_css_through_the_gateway(
+    gateway_in_front_of_admin: tuple[str, str],
+) -> None:
+    gateway, _ = gateway_in_front_of_admin
+    administrator = KeycloakRealm().create_user("admin", roles=("user", "admin"))
+    with browser() as client:
+        index = sign_in(client, f"{gateway}/admin/", administrator)
+        stylesheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', index.text)
+        assert stylesheets, index.text[:500]
+        for href in stylesheets:
+            assert client.get(f"{gateway}{href}").status_code == 200, href
+
+
+@pytest.fixture(scope="module")
+def admin_behind_tls_url(
+    admin_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """An admin service told its cookies travel over TLS only (TASKFLOW_SECURE_COOKIES)."""
+    yield from _serve_admin(
+        admin_database,
+        tmp_path_factory.mktemp("admin-tls") / "admin.log",
+        TASKFLOW_SECURE_COOKIES="true",
+    )
+
+
+def _set_cookie(response: httpx.Response, name: str) -> str:
+    found = [h for h in response.headers.get_list("set-cookie") if h.startswith(f"{name}=")]
+    assert found, response.headers
+    return found[0].lower()
+
+
+def test_session_cookies_are_secure_when_behind_tls(
+    admin_behind_tls_url: str, admin_url: str
+) -> None:
+    behind_tls = httpx.get(f"{admin_behind_tls_url}/admin/oidc/authenticate/?next=/admin/")
+    plain_http = httpx.get(f"{admin_url}/admin/oidc/authenticate/?next=/admin/")
+
+    cookie = _set_cookie(behind_tls, "sessionid")
+    assert "; secure" in cookie
+    assert "; httponly" in cookie
+    assert "samesite=lax" in cookie
+    # Development over http://127.0.0.1 (the default outside production): not Secure.
+    assert "; secure" not in _set_cookie(plain_http, "sessionid")

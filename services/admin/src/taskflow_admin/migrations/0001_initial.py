@@ -6,9 +6,8 @@ from django.db import migrations, models
 
 
 def create_schema(apps, schema_editor):
-    """The service's own schema (Postgres only; the embedded SQLite has none)."""
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("CREATE SCHEMA IF NOT EXISTS admin")
+    """The service's own schema."""
+    schema_editor.execute("CREATE SCHEMA IF NOT EXISTS admin")
 
 
 class Migration(migrations.Migration):

@@ -40,7 +40,6 @@ TEMPLATES = [
         "OPTIONS": {"context_processors": parts.CONTEXT_PROCESSORS},
     }
 ]
-STATIC_URL = "/static/"
 DATABASES = {"default": database(_cfg.database_url, _cfg.db_schema)}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["taskflow_common.djangoweb.auth.JwtAuthentication"],
@@ -51,4 +50,5 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "UNAUTHENTICATED_TOKEN": None,
 }
+globals().update({**parts.STATIC_FILES, **parts.oidc(_cfg), **parts.sessions(_cfg)})
 LOGGING_CONFIG = None  # taskflow_common.logs configures logging in the composition root
