@@ -1,0 +1,1 @@
+"""`taskflow`, the command-line client (typer + rich) built on the SDK."""

@@ -1,0 +1,3 @@
+from taskflow_sdk.cli.app import main
+
+main()
