@@ -107,6 +107,11 @@ def production_docs(render: Render) -> list[dict[str, Any]]:
     return render("taskflow", "-f", str(CHARTS / "taskflow" / "values-production.yaml"))
 
 
+@pytest.fixture(scope="session")
+def dev_docs(render: Render) -> list[dict[str, Any]]:
+    return render("taskflow", "-f", str(CHARTS / "taskflow" / "values-dev.yaml"))
+
+
 SchemaViolations = Callable[[str], set[tuple[str, str, str]]]
 
 

@@ -97,6 +97,7 @@ def test_umbrella_renders_valid_manifests(
     assert validate(docs, crd_schemas) == []
     kinds = {doc["kind"] for doc in docs}
     assert {"Cluster", "RabbitmqCluster", "Exchange", "Queue", "Policy", "Redis"} <= kinds
+    assert {"User", "Permission"} <= kinds
     assert {"Keycloak", "KeycloakRealmImport", "HTTPRoute", "PrometheusRule"} <= kinds
 
 
@@ -282,9 +283,9 @@ def test_network_policies_admit_only_the_release_and_named_peers(
     assert set(policies) == deployments
     for name, spec in policies.items():
         (rule,) = spec["ingress"]
-        # serve: its HTTP port; a background role: only its metrics port (Prometheus).
-        port = "http" if name.endswith("-serve") else "metrics"
-        assert rule["ports"] == [{"port": port, "protocol": "TCP"}], name
+        # serve: its HTTP port and its metrics port; a background role: only its metrics port.
+        ports = ["http", "metrics"] if name.endswith("-serve") else ["metrics"]
+        assert rule["ports"] == [{"port": p, "protocol": "TCP"} for p in ports], name
         release_pods = {"podSelector": {"matchLabels": {"app.kubernetes.io/instance": "taskflow"}}}
         assert release_pods in rule["from"], name
         assert MONITORING_PEER in rule["from"], f"{name}: Prometheus cannot scrape it"
@@ -356,7 +357,8 @@ def test_every_background_role_serves_metrics_on_the_pod_ip(
         assert container["ports"] == [
             {"name": "metrics", "containerPort": 9100, "protocol": "TCP"}
         ], name
-        assert "livenessProbe" not in container, name
+        # No HTTP port, so no readiness; liveness is the metrics port's /healthz (test_policy).
+        assert "readinessProbe" not in container, name
     assert not any(d["kind"] == "PodMonitor" for d in default_docs), "monitors are opt-in"
 
 
@@ -384,3 +386,209 @@ def test_every_background_role_is_scraped_by_a_pod_monitor(
         "taskflow-notify-consume",
         "taskflow-notify-worker",
     }
+
+
+def test_service_monitors_scrape_the_metrics_port_never_the_public_one(
+    production_docs: list[dict[str, Any]],
+) -> None:
+    """/metrics answers on the metrics listener only: a monitor on `http` would scrape a 404."""
+    serve = {
+        d["metadata"]["labels"]["app.kubernetes.io/name"]: d
+        for d in production_docs
+        if d["kind"] == "Deployment"
+        and d["metadata"]["labels"]["app.kubernetes.io/component"] == "serve"
+    }
+    assert len(serve) == len(SERVICE_CHARTS)
+    services = [d for d in production_docs if d["kind"] == "Service"]
+    service_monitors = [d for d in production_docs if d["kind"] == "ServiceMonitor"]
+    pod_monitors = [d for d in production_docs if d["kind"] == "PodMonitor"]
+    assert len(service_monitors) == len(serve)
+    for name, deployment in serve.items():
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["TASKFLOW_METRICS_PORT"] == "9100", name
+        assert {"name": "metrics", "containerPort": 9100, "protocol": "TCP"} in container["ports"]
+        (service,) = [s for s in services if s["spec"]["selector"] == selector]
+        ports = {p["name"]: p for p in service["spec"]["ports"]}
+        assert ports["metrics"]["targetPort"] == "metrics", name
+        (monitor,) = [
+            m for m in service_monitors if m["spec"]["selector"]["matchLabels"] == selector
+        ]
+        (endpoint,) = monitor["spec"]["endpoints"]
+        assert (endpoint["port"], endpoint["path"]) == ("metrics", "/metrics"), name
+        # Scraped once: no PodMonitor for a role its ServiceMonitor already covers.
+        assert not [m for m in pod_monitors if m["spec"]["selector"]["matchLabels"] == selector]
+    # The public route reaches the gateway's http port, never its metrics port.
+    (route,) = [
+        d
+        for d in production_docs
+        if d["kind"] == "HTTPRoute" and "gateway" in d["metadata"]["name"]
+    ]
+    backends = [b for rule in route["spec"]["rules"] for b in rule["backendRefs"]]
+    assert {b["port"] for b in backends} == {8080}
+
+
+# The umbrella's profiles: values-dev.yaml (one of everything, small), values-production.yaml
+# (highly available), and plain defaults that are a minimal install, not a production one.
+
+
+def _one(docs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    (doc,) = [d for d in docs if d["kind"] == kind]
+    return doc
+
+
+def _replicas(docs: list[dict[str, Any]]) -> dict[str, int]:
+    return {d["metadata"]["name"]: d["spec"]["replicas"] for d in docs if d["kind"] == "Deployment"}
+
+
+def _memory_mebibytes(quantity: str) -> float:
+    units = {"Mi": 1, "Gi": 1024, "Ki": 1 / 1024}
+    return float(quantity[:-2]) * units[quantity[-2:]]
+
+
+def test_dev_profile_renders_valid_manifests(
+    dev_docs: list[dict[str, Any]],
+    crd_schemas: dict[tuple[str, str], Any],
+    helm: Helm,
+    built_charts: Path,
+) -> None:
+    helm(
+        "lint",
+        "--strict",
+        str(built_charts / "taskflow"),
+        "-f",
+        str(CHARTS / "taskflow" / "values-dev.yaml"),
+    )
+    assert validate(dev_docs, crd_schemas) == []
+
+
+def test_dev_profile_runs_one_of_everything_with_small_requests(
+    dev_docs: list[dict[str, Any]],
+) -> None:
+    replicas = _replicas(dev_docs)
+    assert len(replicas) == 10
+    assert set(replicas.values()) == {1}
+    assert not [
+        d for d in dev_docs if d["kind"] in ("HorizontalPodAutoscaler", "PodDisruptionBudget")
+    ]
+    assert _one(dev_docs, "Cluster")["spec"]["instances"] == 1
+    assert _one(dev_docs, "RabbitmqCluster")["spec"]["replicas"] == 1
+    assert _one(dev_docs, "Keycloak")["spec"]["instances"] == 1
+    assert "redisReplication" not in _one(dev_docs, "Redis")["spec"]  # standalone
+    for doc in dev_docs:
+        if doc["kind"] == "Deployment":
+            (container,) = doc["spec"]["template"]["spec"]["containers"]
+            requests = container["resources"]["requests"]
+            assert _memory_mebibytes(requests["memory"]) <= 160, doc["metadata"]["name"]
+            env = {e["name"]: e.get("value") for e in container["env"]}
+            assert env["TASKFLOW_ENV"] == "development"
+    assert not [d for d in dev_docs if d["kind"] == "HTTPRoute"], "skaffold dev port-forwards"
+
+
+def test_plain_defaults_do_not_pretend_to_be_production(
+    default_docs: list[dict[str, Any]], production_docs: list[dict[str, Any]]
+) -> None:
+    """Without a profile: single instances, no autoscaling, no disruption budgets; the HA shape
+    is what values-production.yaml asks for, explicitly."""
+    assert _one(default_docs, "Cluster")["spec"]["instances"] == 1
+    assert _one(default_docs, "RabbitmqCluster")["spec"]["replicas"] == 1
+    assert _one(default_docs, "Keycloak")["spec"]["instances"] == 1
+    assert set(_replicas(default_docs).values()) == {1}
+    assert not [d for d in default_docs if d["kind"] == "HorizontalPodAutoscaler"]
+    assert _one(production_docs, "Cluster")["spec"]["instances"] == 3
+    assert _one(production_docs, "RabbitmqCluster")["spec"]["replicas"] == 3
+    assert _one(production_docs, "Keycloak")["spec"]["instances"] == 3
+    assert [d for d in production_docs if d["kind"] == "HorizontalPodAutoscaler"]
+
+
+def _containers(docs: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (d["metadata"]["name"], c)
+        for d in docs
+        if d["kind"] in ("Deployment", "Job")
+        for c in d["spec"]["template"]["spec"]["containers"]
+    ]
+
+
+def test_production_reaches_postgres_through_a_pgbouncer_pooler(
+    production_docs: list[dict[str, Any]],
+) -> None:
+    (pooler,) = [d for d in production_docs if d["kind"] == "Pooler"]
+    assert pooler["metadata"]["name"] == "taskflow-postgres-pooler-rw"
+    assert pooler["spec"]["cluster"] == {"name": "taskflow-postgres"}
+    assert (pooler["spec"]["type"], pooler["spec"]["pgbouncer"]["poolMode"]) == ("rw", "session")
+    users = 0
+    for name, container in _containers(production_docs):
+        env = {e["name"]: e for e in container["env"]}
+        if "TASKFLOW_DATABASE_URL" not in env:
+            continue
+        users += 1
+        url = env["TASKFLOW_DATABASE_URL"]["value"]
+        assert "@taskflow-postgres-pooler-rw:5432/" in url, name
+        for part in ("USER", "PASSWORD", "NAME"):
+            ref = env[f"TASKFLOW_DATABASE_{part}"]["valueFrom"]["secretKeyRef"]
+            assert ref["name"] == "taskflow-postgres-app", name
+    assert users == 13  # every role but the gateway (nine) and the four migration Jobs
+
+
+def test_plain_defaults_use_the_clusters_own_uri(default_docs: list[dict[str, Any]]) -> None:
+    assert not [d for d in default_docs if d["kind"] in ("Pooler", "ScheduledBackup")]
+    for name, container in _containers(default_docs):
+        env = {e["name"]: e for e in container["env"]}
+        if "TASKFLOW_DATABASE_URL" in env:
+            ref = env["TASKFLOW_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+            assert ref == {"name": "taskflow-postgres-app", "key": "uri"}, name
+
+
+def test_production_archives_wal_and_takes_scheduled_base_backups(
+    production_docs: list[dict[str, Any]],
+) -> None:
+    cluster = next(d for d in production_docs if d["kind"] == "Cluster")
+    store = cluster["spec"]["backup"]["barmanObjectStore"]
+    assert store["destinationPath"] == "s3://acme-taskflow-backups/postgres"
+    assert store["s3Credentials"]["accessKeyId"]["name"] == "taskflow-backup-s3"
+    (scheduled,) = [d for d in production_docs if d["kind"] == "ScheduledBackup"]
+    assert scheduled["spec"]["cluster"] == {"name": cluster["metadata"]["name"]}
+    assert scheduled["spec"]["method"] == "barmanObjectStore"
+    assert len(scheduled["spec"]["schedule"].split()) == 6  # CloudNativePG: seconds first
+
+
+def test_backups_without_a_target_fail_with_what_to_set(helm: Helm, built_charts: Path) -> None:
+    result = helm(
+        "template", "t", str(built_charts / "taskflow"), "--set", "postgres.backup.enabled=true",
+        check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "postgres.backup.destinationPath" in result.stderr
+
+
+def test_admin_reads_its_own_keycloak_client_secret(production_docs: list[dict[str, Any]]) -> None:
+    """The admin web UI logs in through the `taskflow-admin` client: its pods read the secret
+    the realm import gives that client, from the same key of the clients' Secret."""
+    (realm_import,) = [d for d in production_docs if d["kind"] == "KeycloakRealmImport"]
+    given = realm_import["spec"]["placeholders"]["TASKFLOW_KEYCLOAK_ADMIN_UI_SECRET"]["secret"]
+    (clients,) = [
+        d
+        for d in production_docs
+        if d["kind"] == "Secret" and d["metadata"]["name"] == given["name"]
+    ]
+    assert given["key"] in clients["stringData"]
+    admin = [
+        (name, container)
+        for name, container in _containers(production_docs)
+        if name.startswith("taskflow-admin-")
+    ]
+    assert {name for name, _ in admin} == {"taskflow-admin-serve", "taskflow-admin-migrate"}
+    for name, container in admin:
+        env = {e["name"]: e for e in container["env"]}
+        ref = env["TASKFLOW_KEYCLOAK_ADMIN_UI_SECRET"]["valueFrom"]["secretKeyRef"]
+        assert ref == given, name
+        assert env["TASKFLOW_KEYCLOAK_URL"]["value"] == "http://taskflow-keycloak-service:8080"
+        assert env["TASKFLOW_KEYCLOAK_REALM"]["value"] == "taskflow"
+    # Only admin holds it; the gateway's secret stays with the gateway and notify.
+    for name, container in _containers(production_docs):
+        names = {e["name"] for e in container["env"]}
+        is_admin = name.startswith("taskflow-admin-")
+        assert ("TASKFLOW_KEYCLOAK_ADMIN_UI_SECRET" in names) == is_admin, name
+        assert not (is_admin and "TASKFLOW_KEYCLOAK_GATEWAY_SECRET" in names), name

@@ -115,8 +115,15 @@ def test_every_metric_in_alert_rules_and_dashboards_is_exported(
 def test_the_alerts_the_operators_need_exist(production_docs: list[dict[str, Any]]) -> None:
     alerts = dict(rule_expressions(production_docs))
     wanted = {
-        "TaskflowHighErrorRate": "taskflow_http_requests_total",
-        "TaskflowHighLatencyP99": "taskflow_http_request_duration_seconds_bucket",
+        # The SLO alerts read the recorded ratios of 5xx and of slow requests.
+        "TaskflowAvailabilityBudgetBurnFast": "taskflow:slo_errors:ratio_rate",
+        "TaskflowAvailabilityBudgetBurnSlow": "taskflow:slo_errors:ratio_rate",
+        "TaskflowLatencyBudgetBurnFast": "taskflow:slo_slow:ratio_rate",
+        "TaskflowLatencyBudgetBurnSlow": "taskflow:slo_slow:ratio_rate",
+        "TaskflowDeadLetterQueueNotEmpty": "rabbitmq_queue_messages",
+        "TaskflowConsumerDown": "rabbitmq_queue_consumers",
+        "TaskflowLlmFallbackRatioHigh": "taskflow_suggest_fallbacks_total",
+        "TaskflowNotificationLatencyHigh": "taskflow_notify_event_to_delivery_seconds_bucket",
         "TaskflowOutboxBacklogOld": "taskflow_tasks_outbox_oldest_age_seconds",
         "TaskflowEventsDeadLettered": "taskflow_events_consumed_total",
         "TaskflowConsumerLagHigh": "taskflow_events_lag_seconds_bucket",
@@ -124,6 +131,25 @@ def test_the_alerts_the_operators_need_exist(production_docs: list[dict[str, Any
     }
     for alert, metric in wanted.items():
         assert metric in alerts[alert], alert
+
+
+def test_the_five_dashboards_ship_as_config_maps(production_docs: list[dict[str, Any]]) -> None:
+    """Overview (RED per service), the event pipeline, notifications, suggestions and the LLM,
+    the tasks domain: one ConfigMap each, every panel with a query."""
+    titles = {}
+    for doc in production_docs:
+        if doc["kind"] == "ConfigMap" and "grafana_dashboard" in doc["metadata"]["labels"]:
+            for body in doc["data"].values():
+                dashboard = json.loads(body)
+                titles[dashboard["uid"]] = dashboard["title"]
+                assert all(panel["targets"] for panel in dashboard["panels"]), dashboard["uid"]
+    assert set(titles) == {
+        "taskflow-red",
+        "taskflow-events",
+        "taskflow-notifications",
+        "taskflow-suggestions",
+        "taskflow-tasks",
+    }
 
 
 def test_the_checker_flags_an_unknown_metric(production_docs: list[dict[str, Any]]) -> None:
@@ -254,3 +280,39 @@ def test_rabbitmq_exposes_and_we_scrape_per_queue_metrics(
     }
     (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
     assert (endpoint["port"], endpoint["path"]) == ("prometheus", "/metrics")
+
+
+# Gauges every tasks replica computes from the one database (DomainGauges): each replica reports
+# the same count, so adding them up multiplies it by the number of replicas.
+DATABASE_WIDE_GAUGES = (
+    "taskflow_tasks_outbox_backlog_events",
+    "taskflow_tasks_outbox_oldest_age_seconds",
+    "taskflow_tasks_open_tasks",
+    "taskflow_tasks_overdue_tasks",
+)
+SUMMED = re.compile(r"\b(sum|count|avg)\s*(?:(?:by|without)\s*\([^)]*\)\s*)?\(\s*(\w+)")
+
+
+def summed_database_gauges(expr: str) -> set[str]:
+    return {name for _, name in SUMMED.findall(expr) if name in DATABASE_WIDE_GAUGES}
+
+
+def test_database_wide_gauges_are_never_added_up_across_replicas(
+    production_docs: list[dict[str, Any]],
+) -> None:
+    """max() of the replicas' reports is the count; sum() is the count times the replicas."""
+    expressions = [*rule_expressions(production_docs), *dashboard_expressions(production_docs)]
+    assert any("taskflow_tasks_outbox_backlog_events" in expr for _, expr in expressions), (
+        "the outbox backlog is on no dashboard"
+    )
+    summed = {f"{where}: {expr}" for where, expr in expressions if summed_database_gauges(expr)}
+    assert summed == set()
+
+
+def test_the_summing_check_sees_a_sum() -> None:
+    assert summed_database_gauges("sum(taskflow_tasks_outbox_backlog_events)") == {
+        "taskflow_tasks_outbox_backlog_events"
+    }
+    assert summed_database_gauges("sum by (namespace) (taskflow_tasks_open_tasks)")
+    assert not summed_database_gauges("max by (namespace) (taskflow_tasks_open_tasks)")
+    assert not summed_database_gauges("sum(rate(taskflow_http_requests_total[5m]))")

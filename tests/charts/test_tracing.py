@@ -72,6 +72,37 @@ def test_a_service_chart_alone_takes_the_ratio(render: Render) -> None:
     assert {_sampler(env) for env in envs} == {("parentbased_traceidratio", 0.25)}
 
 
+def test_every_process_names_its_version_and_pod_on_its_spans(
+    production_docs: list[dict[str, Any]],
+) -> None:
+    for doc in production_docs:
+        if doc["kind"] not in ("Deployment", "Job"):
+            continue
+        for container in doc["spec"]["template"]["spec"]["containers"]:
+            env = container.get("env", [])
+            names = [e["name"] for e in env]
+            if "OTEL_SERVICE_NAME" not in names:
+                continue
+            where = f"{doc['kind']}/{doc['metadata']['name']}"
+            attributes = dict(
+                pair.split("=", 1)
+                for pair in next(
+                    e["value"] for e in env if e["name"] == "OTEL_RESOURCE_ATTRIBUTES"
+                ).split(",")
+            )
+            assert attributes["service.version"] == container["image"].rsplit(":", 1)[1], where
+            for key, var in (
+                ("k8s.pod.name", "K8S_POD_NAME"),
+                ("k8s.namespace.name", "K8S_NAMESPACE_NAME"),
+                ("k8s.node.name", "K8S_NODE_NAME"),
+            ):
+                assert attributes[key] == f"$({var})", where
+                # defined before it is referenced, from the downward API
+                assert names.index(var) < names.index("OTEL_RESOURCE_ATTRIBUTES"), where
+                source = next(e for e in env if e["name"] == var)
+                assert "fieldRef" in source["valueFrom"], where
+
+
 def test_the_schemas_refuse_a_ratio_outside_0_to_1(
     helm: Helm, built_charts: Path, schema_violations: Callable[[str], set[tuple[str, str, str]]]
 ) -> None:

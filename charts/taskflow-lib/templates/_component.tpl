@@ -1,7 +1,7 @@
 {{/*
 Every enabled entry of .Values.components becomes a Deployment; one with a `port` also gets a
 Service (the `serve` component's Service carries the chart's full name, so peers reach
-http://<fullname>:<port>), and optionally a HorizontalPodAutoscaler and a PodDisruptionBudget.
+http://<fullname>:<port>; its `metrics` port is for the ServiceMonitor), and optionally a HorizontalPodAutoscaler and a PodDisruptionBudget.
 The otel-demo's component.yaml idea: workloads are data, one template stamps them.
 */}}
 {{- define "taskflow-lib.components" -}}
@@ -59,6 +59,13 @@ spec:
       port: {{ $root.Values.service.port | default $c.port }}
       targetPort: http
       protocol: TCP
+    {{- if $c.metricsPort }}
+    {{- /* For the ServiceMonitor only: routes and peers use `http`, which serves no metrics. */}}
+    - name: metrics
+      port: {{ $c.metricsPort }}
+      targetPort: metrics
+      protocol: TCP
+    {{- end }}
 {{- end }}
 {{- if and $c.autoscaling $c.autoscaling.enabled }}
 ---

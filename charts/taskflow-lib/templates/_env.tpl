@@ -19,8 +19,8 @@ after the release. Order matters: variables referenced as $(VAR) are defined fir
 {{- end }}
 {{- if .metricsPort }}
 {{- /*
-A background role's /metrics must answer on the pod IP for the PodMonitor: every role binds
-its exporter to TASKFLOW_HOST (above, 0.0.0.0).
+/metrics must answer on the pod IP for the ServiceMonitor (serve) or PodMonitor (background
+roles): every role binds its metrics listener to TASKFLOW_HOST (above, 0.0.0.0).
 */}}
 - name: TASKFLOW_METRICS_PORT
   value: {{ .metricsPort | quote }}
@@ -38,11 +38,36 @@ its exporter to TASKFLOW_HOST (above, 0.0.0.0).
   value: {{ tpl . $root | quote }}
 {{- end }}
 {{- if $uses.database }}
+{{- $dbSecret := tpl $g.database.secretName $root }}
+{{- with $g.database.host }}
+{{- /*
+Through a pooler (CloudNativePG's Pooler): the credentials come from the cluster's Secret, the
+host is the pooler's Service, so every process reaches PostgreSQL through PgBouncer.
+*/}}
+- name: TASKFLOW_DATABASE_USER
+  valueFrom:
+    secretKeyRef:
+      name: {{ $dbSecret | quote }}
+      key: username
+- name: TASKFLOW_DATABASE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $dbSecret | quote }}
+      key: password
+- name: TASKFLOW_DATABASE_NAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ $dbSecret | quote }}
+      key: dbname
+- name: TASKFLOW_DATABASE_URL
+  value: {{ printf "postgresql://$(TASKFLOW_DATABASE_USER):$(TASKFLOW_DATABASE_PASSWORD)@%s:%d/$(TASKFLOW_DATABASE_NAME)" (tpl . $root) (int ($g.database.port | default 5432)) | quote }}
+{{- else }}
 - name: TASKFLOW_DATABASE_URL
   valueFrom:
     secretKeyRef:
-      name: {{ tpl $g.database.secretName $root | quote }}
+      name: {{ $dbSecret | quote }}
       key: {{ $g.database.secretKey | quote }}
+{{- end }}
 {{- end }}
 {{- if $uses.amqp }}
 - name: TASKFLOW_AMQP_USERNAME
@@ -63,19 +88,55 @@ its exporter to TASKFLOW_HOST (above, 0.0.0.0).
 - name: TASKFLOW_REDIS_URL
   value: {{ tpl $g.redis.url $root | quote }}
 {{- end }}
-{{- if $uses.keycloakClient }}
+{{- if or $uses.keycloakClient $uses.keycloakAdminUi }}
 - name: TASKFLOW_KEYCLOAK_URL
   value: {{ tpl $g.keycloak.url $root | quote }}
 - name: TASKFLOW_KEYCLOAK_REALM
   value: {{ $g.keycloak.realm | quote }}
+{{- end }}
+{{- if $uses.keycloakClient }}
 - name: TASKFLOW_KEYCLOAK_GATEWAY_SECRET
   valueFrom:
     secretKeyRef:
       name: {{ tpl $g.keycloak.clientSecretName $root | quote }}
       key: gateway-client-secret
 {{- end }}
+{{- if $uses.keycloakAdminUi }}
+{{- /*
+The admin web UI's confidential client (`taskflow-admin`, authorization code): the same
+generated Secret the realm import fills the client's secret from.
+*/}}
+- name: TASKFLOW_KEYCLOAK_ADMIN_UI_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ tpl $g.keycloak.clientSecretName $root | quote }}
+      key: admin-ui-client-secret
+{{- end }}
 - name: OTEL_SERVICE_NAME
   value: {{ .otelName | quote }}
+{{- /*
+Resource attributes on every span: the version the image carries and where the pod runs (the
+downward API; $(VAR) needs the variables defined above it). service.name comes from
+OTEL_SERVICE_NAME, deployment.environment from TASKFLOW_ENV (taskflow_common.telemetry).
+*/}}
+- name: K8S_POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: K8S_POD_UID
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.uid
+- name: K8S_NAMESPACE_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: K8S_NODE_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: spec.nodeName
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ printf "service.version=%s,k8s.pod.name=$(K8S_POD_NAME),k8s.pod.uid=$(K8S_POD_UID),k8s.namespace.name=$(K8S_NAMESPACE_NAME),k8s.node.name=$(K8S_NODE_NAME),k8s.container.name=%s" ($root.Values.image.tag | default $root.Chart.AppVersion | toString) .otelName | quote }}
 {{- if $g.otel.endpoint }}
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
   value: {{ tpl $g.otel.endpoint $root | quote }}

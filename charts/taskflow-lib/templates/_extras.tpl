@@ -1,6 +1,9 @@
-{{/* A ServiceMonitor for the `serve` Service's /metrics (Prometheus operator). */}}
+{{/*
+A ServiceMonitor for the `serve` Service's /metrics (Prometheus operator). It scrapes the
+`metrics` port: the `http` port is the public one and serves no metrics.
+*/}}
 {{- define "taskflow-lib.serviceMonitor" -}}
-{{- if and (or .Values.metrics.serviceMonitor.enabled .Values.global.taskflow.serviceMonitors) .Values.components.serve.enabled -}}
+{{- if and (or .Values.metrics.serviceMonitor.enabled .Values.global.taskflow.serviceMonitors) .Values.components.serve.enabled .Values.components.serve.metricsPort -}}
 {{- $ctx := dict "root" . "component" "serve" -}}
 apiVersion: monitoring.coreos.com/v1
 kind: ServiceMonitor
@@ -21,7 +24,7 @@ spec:
     matchLabels:
       {{- include "taskflow-lib.componentSelectorLabels" $ctx | nindent 6 }}
   endpoints:
-    - port: http
+    - port: metrics
       path: /metrics
       # Our metrics carry their own `service` label (the TaskFlow service, as in the embedded
       # mode); without honorLabels Prometheus would rename it to exported_service.
@@ -32,14 +35,14 @@ spec:
 {{- end -}}
 
 {{/*
-A PodMonitor for the roles without a Service that expose `metricsPort` (background processes
-serving prometheus_client's exporter), when monitoring is on.
+A PodMonitor for the roles other than `serve` (its ServiceMonitor scrapes it) that expose
+`metricsPort` (background processes serving prometheus_client's exporter), when monitoring is on.
 */}}
 {{- define "taskflow-lib.podMonitors" -}}
 {{- $root := . -}}
 {{- if or .Values.metrics.serviceMonitor.enabled .Values.global.taskflow.serviceMonitors }}
 {{- range $name, $c := .Values.components }}
-{{- if and $c.enabled $c.metricsPort }}
+{{- if and $c.enabled $c.metricsPort (ne $name "serve") }}
 {{- $ctx := dict "root" $root "component" $name }}
 ---
 apiVersion: monitoring.coreos.com/v1

@@ -1,8 +1,8 @@
 {{/*
 Ingress NetworkPolicies, one per enabled component: a `serve` role accepts its HTTP port from
 the release's own pods (peers, the gateway, helm test) and from the peers listed in values
-(the Gateway/Ingress controller's namespace, Prometheus); a background role with a
-`metricsPort` accepts that port from the same peers (Prometheus scrapes it through a PodMonitor);
+(the Gateway/Ingress controller's namespace, Prometheus); a role with a `metricsPort` accepts
+that port from the same peers (Prometheus scrapes it through the ServiceMonitor or a PodMonitor);
 a role without a port accepts nothing.
 Egress is not restricted (databases, brokers and Keycloak live in operator-managed pods).
 */}}

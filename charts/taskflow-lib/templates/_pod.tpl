@@ -56,6 +56,18 @@ containers:
     {{- end }}
     {{- if and $c.port (not .noProbes) }}
     {{- include "taskflow-lib.probes" $root.Values.probes | nindent 4 }}
+    {{- else if and $c.metricsPort (not .hook) }}
+    {{- /*
+    A background role has no HTTP port: its metrics listener answers /healthz from the event
+    loop's heartbeat (taskflow_common.process.Heartbeat), so a stuck loop gets the pod restarted.
+    */}}
+    livenessProbe:
+      httpGet:
+        path: /healthz
+        port: metrics
+      periodSeconds: {{ $root.Values.probes.liveness.periodSeconds }}
+      timeoutSeconds: {{ $root.Values.probes.liveness.timeoutSeconds }}
+      failureThreshold: {{ $root.Values.probes.liveness.failureThreshold }}
     {{- end }}
     resources:
       {{- toYaml ($c.resources | default $root.Values.resources) | nindent 6 }}
