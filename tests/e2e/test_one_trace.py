@@ -87,3 +87,31 @@ def test_creating_a_task_is_one_trace_through_gateway_tasks_broker_and_consumers
     assert parents, "the consumer span has no parent"
     assert spans[parents[0]]["operationName"] == "publish tasks.task.created.v1"
     assert service_of[parents[0]] == "taskflow-tasks-relay"
+
+
+def test_the_response_names_the_trace_and_the_gateway_span_is_its_root():
+    """A client that sends no traceparent still learns its trace id (W3C traceresponse) and
+    finds the whole request under it: the gateway's SERVER span first, the tasks service's
+    work beneath it."""
+    require_component("jaeger")
+    base_url = require_suite()
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        token = new_user(client)
+        created = client.post(
+            "/api/v1/tasks",
+            json={"title": "Trace me from the answer"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert created.status_code == 201, created.text
+    version, trace_id, span_id, _flags = created.headers["traceresponse"].split("-")
+    assert version == "00"
+
+    trace = fetch_trace(trace_id, {"taskflow-gateway", "taskflow-tasks"})
+    spans = {s["spanID"]: s for s in trace["spans"]}
+    root = spans[span_id]
+    assert root["operationName"].startswith("POST /api/v1/tasks")
+    assert not [r for r in root["references"] if r["refType"] == "CHILD_OF"]
+    kind = {t["key"]: t["value"] for t in root["tags"]}.get("span.kind")
+    assert kind == "server"
+    children = [s for s in spans.values() if any(r["spanID"] == span_id for r in s["references"])]
+    assert children, "nothing ran beneath the gateway's span"
