@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from dateutil.rrule import DAILY, HOURLY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
 
@@ -20,6 +20,9 @@ _PROBE_CYCLE_BASE = 9940  # a multiple of 28, with no century year between it an
 # A demanding user's limits: every 1000th period at most, a series of at most 10,000 tasks.
 MAX_INTERVAL = 1_000
 MAX_COUNT = 10_000
+# Fixed-length periods: a rule of these frequencies repeats exactly every INTERVAL strides, so
+# its walk may start a whole number of periods later without changing any later occurrence.
+_PERIODS = {HOURLY: timedelta(hours=1), DAILY: timedelta(days=1), WEEKLY: timedelta(weeks=1)}
 # dateutil raises these for values it parses but cannot evaluate (BYHOUR=25, BYEASTER=10**8).
 _RULE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError)
 
@@ -51,8 +54,18 @@ def normalize_rule(value: str, anchor: datetime) -> str:
 
 def next_occurrence(rule_text: str, *, series_start: datetime, after: datetime) -> datetime | None:
     """The first occurrence strictly after `after` of the series starting at series_start."""
-    rule = _parse(rule_text, series_start.astimezone(UTC))
-    found = rule.after(after.astimezone(UTC), inc=False)
+    start, after = series_start.astimezone(UTC), after.astimezone(UTC)
+    rule = _parse(rule_text, start)
+    # dateutil walks from the series start one period at a time: completing an hourly task due
+    # in 1900 would take seconds. Without COUNT (which counts from the first occurrence), a
+    # fixed-period walk may begin one period before `after` and yields the same occurrences.
+    period = _PERIODS.get(rule._freq)
+    if period is not None and rule._count is None and after > start:
+        stride = period * rule._interval
+        skipped = (after - start) // stride - 1
+        if skipped > 0:
+            rule = _parse(rule_text, start + stride * skipped)
+    found = rule.after(after, inc=False)
     return found.astimezone(UTC) if found is not None else None
 
 
