@@ -1,3 +1,4 @@
+import asyncio
 import copy
 import json
 
@@ -107,3 +108,49 @@ async def test_conflicting_components_and_operation_ids_are_renamed():
 async def test_a_service_that_is_down_is_left_out_and_reported():
     doc = await merged()
     assert "notify" in doc["info"]["x-taskflow-missing-services"]
+
+
+async def test_only_components_the_routed_paths_reach_are_merged():
+    # The unrouted path's schema stays out (a service's internal admin API must not leak);
+    # the routed path's schema and what it references, transitively, come in.
+    spec = copy.deepcopy(SUGGEST_SPEC)
+    spec["paths"]["/api/v1/tasks/hijack"]["get"]["responses"]["200"]["content"] = {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Internal"}}
+    }
+    spec["components"]["schemas"]["Internal"] = {"type": "object"}
+    spec["components"]["schemas"]["TaskPublic"]["properties"]["owner"] = {
+        "$ref": "#/components/schemas/Owner"
+    }
+    spec["components"]["schemas"]["Owner"] = {"type": "string"}
+    aggregator = OpenApiAggregator(
+        upstreams={"suggest": FakeUpstream("suggest", spec)},
+        routes=RouteTable(),
+        own_spec=lambda: GATEWAY_SPEC,
+    )
+    await aggregator.refresh()
+    doc = aggregator.document()
+
+    assert set(doc["components"]["schemas"]) == {"TaskPublic", "Owner"}
+    validate(doc)
+
+
+class SlowUpstream(FakeUpstream):
+    async def get(self, path):
+        await asyncio.sleep(0.05)  # a Django upstream's first request: imports, a warm-up
+        return await super().get(path)
+
+
+async def test_a_started_aggregator_serves_every_upstream_it_could_fetch():
+    aggregator = OpenApiAggregator(
+        upstreams={"suggest": SlowUpstream("suggest", copy.deepcopy(SUGGEST_SPEC))},
+        routes=RouteTable(),
+        own_spec=lambda: GATEWAY_SPEC,
+    )
+    await aggregator.start()
+    try:
+        doc = aggregator.document()
+    finally:
+        await aggregator.close()
+
+    assert "/api/v1/suggestions" in doc["paths"]
+    assert "x-taskflow-missing-services" not in doc["info"]

@@ -58,27 +58,35 @@ class OpenApiAggregator:
         self.version = version
         self.specs: dict[str, dict[str, Any]] = {}
         self.missing: dict[str, str] = dict.fromkeys(upstreams, "not fetched yet")
-        self._unreachable: set[str] = set(upstreams)
         self._task: asyncio.Task[None] | None = None
         self._document: dict[str, Any] | None = None
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._keep_fresh(), name="openapi-refresh")
+    async def start(self, *, first_within: float = 5.0) -> None:
+        """Fetch every upstream's document once, waiting at most `first_within` seconds (so
+        a gateway that just became healthy serves the whole document, not a partial one),
+        then keep them fresh in the background."""
+        first = asyncio.create_task(self.refresh(), name="openapi-first-fetch")
+        try:
+            await asyncio.wait_for(asyncio.shield(first), first_within)
+        except TimeoutError:
+            log.warning("openapi: upstream documents not all fetched in %gs", first_within)
+        self._task = asyncio.create_task(self._keep_fresh(first), name="openapi-refresh")
 
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    async def _keep_fresh(self) -> None:
+    async def _keep_fresh(self, first: asyncio.Task[None]) -> None:
+        await first
         while True:
-            await self.refresh()
-            # Retry soon while an upstream is unreachable (it may be starting); one that answers
-            # without a document is asked again only at the normal pace.
-            delay = 5.0 if self._unreachable else self.refresh_seconds
+            # Ask again soon while an upstream is missing (it may be starting, or answer 503
+            # until it is ready); otherwise at the normal pace.
+            delay = 5.0 if self.missing else self.refresh_seconds
             if delay <= 0:
                 return
             await asyncio.sleep(delay)
+            await self.refresh()
 
     async def refresh(self) -> None:
         async def fetch(name: str, upstream: Upstream) -> None:
@@ -86,9 +94,7 @@ class OpenApiAggregator:
                 status, body = await upstream.get("/openapi.json")
             except Exception as exc:
                 self.missing[name] = f"unreachable: {type(exc).__name__}: {exc}"[:200]
-                self._unreachable.add(name)
                 return
-            self._unreachable.discard(name)
             try:
                 if status != 200:
                     raise ValueError(f"answered {status}")
@@ -147,6 +153,16 @@ class OpenApiAggregator:
         spec = copy.deepcopy(spec)
         if str(spec.get("openapi", "3.1")).startswith("3.0"):
             _nullable_to_31(spec)
+        # Only what the routed paths use: a service's internal endpoints (its admin API, called
+        # by the admin service directly) must not leak their schemas into the public document.
+        kept_paths = {p: item for p, item in (spec.get("paths") or {}).items() if keep_path(p)}
+        used = _referenced(spec, kept_paths)
+        spec["paths"] = kept_paths
+        spec["components"] = {
+            section: {n: v for n, v in entries.items() if f"#/components/{section}/{n}" in used}
+            for section, entries in (spec.get("components") or {}).items()
+            if section in _COMPONENT_SECTIONS
+        }
         # Same-named components that differ get the service's name as a prefix; references
         # inside this spec are rewritten before anything is copied into the document.
         components = doc["components"]
@@ -169,8 +185,8 @@ class OpenApiAggregator:
             for m, op in item.items()
             if m in _METHODS
         }
-        for path, item in (spec.get("paths") or {}).items():
-            if not keep_path(path) or path in doc["paths"]:
+        for path, item in spec["paths"].items():
+            if path in doc["paths"]:
                 continue
             for method in _METHODS:
                 operation = item.get(method)
@@ -195,6 +211,26 @@ class OpenApiAggregator:
 def _routed_to(routes: RouteTable, path: str, upstream: str) -> bool:
     route = routes.match(path)
     return route is not None and route.upstream == upstream and not path.startswith("/ws/")
+
+
+def _referenced(spec: dict[str, Any], roots: Any) -> set[str]:
+    """Every local `$ref` reachable from `roots`, following references into components."""
+    found: set[str] = set()
+    pending = [roots]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/") and ref not in found:
+                found.add(ref)
+                _, _, section, name = ref.split("/", 3)
+                target = (spec.get("components") or {}).get(section, {}).get(name)
+                if target is not None:
+                    pending.append(target)
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
 
 
 def _rewrite_refs(node: Any, renames: dict[str, str]) -> None:
