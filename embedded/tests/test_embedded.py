@@ -29,7 +29,11 @@ def embedded_run(embedded_metrics_port: int) -> Iterator[EmbeddedRun]:
     # Not pytest's tmp_path (0700 under root): the database server's OS user must reach it.
     root = Path(tempfile.mkdtemp(prefix="taskflow-embedded-"))
     root.chmod(0o755)
-    run = EmbeddedRun(root / ".data", TASKFLOW_METRICS_PORT=str(embedded_metrics_port))
+    run = EmbeddedRun(
+        root / ".data",
+        TASKFLOW_METRICS_PORT=str(embedded_metrics_port),
+        TASKFLOW_DEV_ADMIN_USERNAMES='["embedded-root"]',
+    )
     try:
         run.start()
         yield run
@@ -108,12 +112,28 @@ def test_the_merged_openapi_document_is_served(embedded: str) -> None:
     spec = httpx.get(f"{embedded}/openapi.json", timeout=10).json()
     validate(spec)
     assert spec["openapi"].startswith("3.1")
-    # Every service that serves /openapi.json is merged; any other is named, not hidden.
-    missing = spec["info"].get("x-taskflow-missing-services", {})
-    assert "/api/v1/suggestions" in str(spec["paths"]) or "suggest" in missing
-    assert set(missing) <= set(SERVICES)
-    assert "/auth/login" in spec["paths"]
+    # A started gateway has fetched every service's document: none is missing.
+    assert "x-taskflow-missing-services" not in spec["info"], spec["info"]
+    for path in ("/auth/login", "/api/v1/tasks", "/api/v1/suggestions", "/api/v1/notifications"):
+        assert path in spec["paths"], path
+    # notify and admin share one Django app (and a document) here; each path is still its own
+    # service's.
+    assert spec["paths"]["/api/v1/admin/stats"]["get"]["operationId"] == "admin_stats"
     assert httpx.get(f"{embedded}/docs").status_code == 200
+
+
+def test_the_admin_api_answers_as_admin_not_as_notify(embedded: str) -> None:
+    # Both serve /api/v1/admin/stats (notify on its own port only): through the gateway it is
+    # the admin service's aggregate.
+    with httpx.Client(base_url=embedded, timeout=30) as client:
+        root = {"username": "embedded-root", "email": "root@example.test", "password": "x" * 16}
+        assert client.post("/auth/register", json=root).status_code == 201
+        login = {"username": root["username"], "password": root["password"]}
+        tokens = client.post("/auth/login", json=login).json()
+        bearer = {"authorization": f"Bearer {tokens['access_token']}"}
+        stats = client.get("/api/v1/admin/stats", headers=bearer)
+        assert stats.status_code == 200, stats.text
+        assert set(stats.json()["services"]) == {"tasks", "notify", "suggest"}
 
 
 def test_refuses_to_start_in_production(tmp_path: Path) -> None:

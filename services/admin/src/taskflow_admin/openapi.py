@@ -87,6 +87,20 @@ DIRECTORY_USER = {
     },
 }
 
+SERVICE_HEALTH = {
+    "type": "object",
+    "required": ["name", "ready", "stats", "problem"],
+    "properties": {
+        "name": {"type": "string"},
+        "ready": {"type": "boolean", "description": "The service's /readyz answered 2xx"},
+        "stats": {
+            "type": ["object", "null"],
+            "description": "The service's own /api/v1/admin/stats (null when it failed)",
+        },
+        "problem": {"type": ["string", "null"], "description": "Why the stats are missing"},
+    },
+}
+
 _PAGINATION = [
     _query("cursor", {"type": "string", "maxLength": 400}, "next_cursor of the previous page"),
     _query("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, "Page size"),
@@ -163,6 +177,29 @@ def _paths() -> dict[str, Any]:
                         "description": "Keycloak's admin API is unavailable",
                         "content": _PROBLEM,
                     },
+                    **_GUARDED,
+                },
+            }
+        },
+        "/api/v1/admin/stats": {
+            "get": {
+                "tags": ["admin"],
+                "operationId": "admin_stats",
+                "summary": "Each service's readiness and figures, as the dashboard shows them "
+                "(realm role `admin`; cached briefly)",
+                "responses": {
+                    "200": _ok(
+                        {
+                            "type": "object",
+                            "required": ["services"],
+                            "properties": {
+                                "services": {
+                                    "type": "object",
+                                    "additionalProperties": SERVICE_HEALTH,
+                                }
+                            },
+                        }
+                    ),
                     **_GUARDED,
                 },
             }
