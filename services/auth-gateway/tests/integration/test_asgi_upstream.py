@@ -111,3 +111,47 @@ async def test_metrics_count_proxied_requests_by_upstream(embedded_gateway):
         metrics = (await operator.get(f"{metrics_url}/metrics")).text
     assert 'taskflow_gateway_upstream_responses_total{status="200",upstream="tasks"}' in metrics
     assert "taskflow_gateway_upstream_duration_seconds_bucket" in metrics
+
+
+async def test_proxied_requests_are_counted_per_route_template(embedded_gateway):
+    """Per route, not per upstream; never per raw path (an id or a scanner's junk)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    _, client, token, _, metrics_url = embedded_gateway
+    auth = {"authorization": f"Bearer {token}"}
+
+    async def requests_by_route() -> dict[tuple[str, str, str], float]:
+        async with httpx.AsyncClient() as operator:
+            text = (await operator.get(f"{metrics_url}/metrics")).text
+        (family,) = [
+            f for f in text_string_to_metric_families(text) if f.name == "taskflow_http_requests"
+        ]
+        return {
+            (s.labels["method"], s.labels["route"], s.labels["status"]): s.value
+            for s in family.samples
+            if s.name.endswith("_total")
+            and s.labels["service"] == "auth-gateway"
+            and s.labels["route"].startswith("/api/")  # not the scrapes themselves
+        }
+
+    before = await requests_by_route()
+    first, second = "0b7e1f52-5c8e-4a55-9d1c-2f5e0c7a9b11", "6f1d2c3b-7a8e-4f90-8b12-3c4d5e6f7a80"
+    for task_id in (first, second):
+        assert (
+            await client.get(f"/api/v1/tasks/{task_id}/activity", headers=auth)
+        ).status_code == 200
+    assert (await client.patch("/api/v1/tasks/scan-me-now", headers=auth)).status_code == 405
+    assert (await client.get(f"/api/v1/tasks/{first}")).status_code == 401
+    after = await requests_by_route()
+
+    grew = {
+        key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key, 0)
+    }
+    assert grew == {
+        ("GET", "/api/v1/tasks/{id}/activity", "200"): 2,
+        ("PATCH", "/api/v1/tasks*", "405"): 1,
+        ("GET", "/api/v1/tasks*", "401"): 1,
+    }
+    labels = " ".join(route for _, route, _ in after)
+    assert first not in labels
+    assert "scan-me" not in labels

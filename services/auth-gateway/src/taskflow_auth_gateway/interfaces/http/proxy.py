@@ -38,14 +38,20 @@ from taskflow_auth_gateway.interfaces.http.responses import (
     invalid_token,
     send_problem,
 )
+from taskflow_auth_gateway.interfaces.http.route_templates import RouteTemplates
 from taskflow_auth_gateway.interfaces.http.tracing import outgoing_headers, parent_context
 from taskflow_common.auth import InvalidTokenError, JwtVerifier, Principal
+from taskflow_common.metrics import HTTP_REQUEST_DURATION, HTTP_REQUESTS
 from taskflow_common.problems import Problem
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("taskflow_auth_gateway.proxy")
 
 _TRACE_HEADERS = frozenset({b"traceparent", b"tracestate"})
+# The gateway's own API counts itself under this name too (api.py): one service in the RED
+# dashboard and the SLO rules, whose availability is what clients of the gateway see.
+SERVICE = "auth-gateway"
+_ANSWER_STARTS = {"http.response.start", "websocket.http.response.start"}
 
 
 class Proxy:
@@ -60,6 +66,7 @@ class Proxy:
         self.tokens = tokens
         self.limits = limits
         self._in_flight = 0
+        self.templates = RouteTemplates()
 
     async def authenticate(self, scope: Scope, send: Send) -> Principal | None:
         """The verified caller, or None after answering 401 (HTTP) / refusing the upgrade."""
@@ -74,10 +81,31 @@ class Proxy:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, route: Route) -> None:
         self._in_flight += 1
+        started = time.perf_counter()
+        status = 0
+
+        async def counted_send(message: Message) -> None:
+            # Every answer is counted, the gateway's own (401, 429, 503) as well as the
+            # upstream's, per route template.
+            nonlocal status
+            if message["type"] in _ANSWER_STARTS:
+                status = message["status"]
+            elif message["type"] == "websocket.accept":
+                status = 101
+            await send(message)
+
         try:
-            await self._forward(scope, receive, send, route)
+            await self._forward(scope, receive, counted_send, route)
         finally:
             self._in_flight -= 1
+            method = scope.get("method", "WS")
+            answered = str(status or 499)  # nothing sent: the client went away first
+            template = self.templates.label(route, scope["path"], status)
+            HTTP_REQUESTS.labels(SERVICE, method, template, answered).inc()
+            if scope["type"] == "http":  # a WebSocket's duration is its session, not latency
+                HTTP_REQUEST_DURATION.labels(SERVICE, method, template).observe(
+                    time.perf_counter() - started
+                )
 
     async def _forward(self, scope: Scope, receive: Receive, send: Send, route: Route) -> None:
         principal: Principal | None = None
