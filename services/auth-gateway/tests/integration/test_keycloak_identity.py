@@ -147,3 +147,29 @@ async def test_keycloak_brute_force_lockout_is_respected_with_the_same_401(kc_ga
         locked = await client.post("/auth/login", json=credentials)
     assert locked.status_code == 401
     assert locked.json()["detail"] == wrong.json()["detail"]
+
+
+async def test_registration_survives_a_realm_whose_role_ids_changed():
+    # A realm imported again (a new Keycloak database) gives its roles new ids: the cached id of
+    # the `user` role then answers 404, and registering must look the role up again, not 503.
+    from taskflow_auth_gateway.config import GatewaySettings
+    from taskflow_auth_gateway.infrastructure.identity.keycloak import KeycloakIdentityProvider
+
+    require_component("keycloak")
+    settings = GatewaySettings(identity_provider="keycloak")
+    provider = KeycloakIdentityProvider(
+        base_url=settings.keycloak_url,
+        realm=settings.keycloak_realm,
+        client_id=settings.keycloak_gateway_client_id,
+        client_secret=settings.keycloak_gateway_secret.get_secret_value(),
+    )
+    await provider.start()
+    try:
+        provider._user_role = {"id": str(uuid.uuid4()), "name": "user"}
+        user = new_user()
+        created = await provider.register(user["username"], user["email"], user["password"])
+        tokens = await provider.login(user["username"], user["password"])
+    finally:
+        await provider.close()
+    assert created.username == user["username"]
+    assert tokens.access_token

@@ -95,16 +95,21 @@ class KeycloakIdentityProvider:
         return NewUser(user_id, username, email)
 
     async def _assign_user_role(self, user_id: str) -> None:
-        if self._user_role is None:
-            status, body, _ = await self._admin("GET", "/roles/user")
-            if status != 200 or not isinstance(body, dict):
-                raise IdentityUnavailableError(f"Keycloak role lookup failed ({status}).")
-            self._user_role = {"id": body["id"], "name": body["name"]}
-        status, _, _ = await self._admin(
-            "POST", f"/users/{user_id}/role-mappings/realm", json=[self._user_role]
-        )
-        if status not in (200, 204):
-            raise IdentityUnavailableError(f"Keycloak role assignment failed ({status}).")
+        for attempt in (1, 2):
+            if self._user_role is None or attempt == 2:
+                status, body, _ = await self._admin("GET", "/roles/user")
+                if status != 200 or not isinstance(body, dict):
+                    raise IdentityUnavailableError(f"Keycloak role lookup failed ({status}).")
+                self._user_role = {"id": body["id"], "name": body["name"]}
+            status, _, _ = await self._admin(
+                "POST", f"/users/{user_id}/role-mappings/realm", json=[self._user_role]
+            )
+            if status in (200, 204):
+                return
+            # A realm imported again since the role was looked up has new role ids (404): look
+            # it up once more before giving up.
+            log.warning("keycloak role assignment failed", extra={"status": status})
+        raise IdentityUnavailableError(f"Keycloak role assignment failed ({status}).")
 
     # --- tokens -------------------------------------------------------------------------------
 
