@@ -17,6 +17,7 @@ from openapi_spec_validator import validate
 from .conftest import EmbeddedRun, free_port, suite_env  # type: ignore[import-not-found]
 
 SERVICES = ("tasks", "suggest", "notify", "admin")
+DEV_ADMIN_PASSWORD = "embedded-admin-password"
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def embedded_run(embedded_metrics_port: int) -> Iterator[EmbeddedRun]:
     run = EmbeddedRun(
         root / ".data",
         TASKFLOW_METRICS_PORT=str(embedded_metrics_port),
-        TASKFLOW_DEV_ADMIN_USERNAMES='["embedded-root"]',
+        TASKFLOW_DEV_ADMIN_PASSWORD=DEV_ADMIN_PASSWORD,
     )
     try:
         run.start()
@@ -122,18 +123,26 @@ def test_the_merged_openapi_document_is_served(embedded: str) -> None:
     assert httpx.get(f"{embedded}/docs").status_code == 200
 
 
-def test_the_admin_api_answers_as_admin_not_as_notify(embedded: str) -> None:
-    # Both serve /api/v1/admin/stats (notify on its own port only): through the gateway it is
-    # the admin service's aggregate.
+def test_the_development_administrator_sees_every_services_figures(embedded: str) -> None:
+    # `admin` with TASKFLOW_DEV_ADMIN_PASSWORD exists from the start. Both notify and admin
+    # serve /api/v1/admin/stats (notify on its own port only): through the gateway it is the
+    # admin service's aggregate, whose calls reach the in-process services.
     with httpx.Client(base_url=embedded, timeout=30) as client:
-        root = {"username": "embedded-root", "email": "root@example.test", "password": "x" * 16}
-        assert client.post("/auth/register", json=root).status_code == 201
-        login = {"username": root["username"], "password": root["password"]}
-        tokens = client.post("/auth/login", json=login).json()
-        bearer = {"authorization": f"Bearer {tokens['access_token']}"}
+        login = {"username": "admin", "password": DEV_ADMIN_PASSWORD}
+        tokens = client.post("/auth/login", json=login)
+        assert tokens.status_code == 200, tokens.text
+        bearer = {"authorization": f"Bearer {tokens.json()['access_token']}"}
+        assert "admin" in client.get("/auth/me", headers=bearer).json()["roles"]
         stats = client.get("/api/v1/admin/stats", headers=bearer)
         assert stats.status_code == 200, stats.text
-        assert set(stats.json()["services"]) == {"tasks", "notify", "suggest"}
+        services = stats.json()["services"]
+        assert set(services) == {"tasks", "notify", "suggest"}
+        for name, health in services.items():
+            assert health["ready"], (name, health)
+            assert health["problem"] is None, (name, health)
+            assert isinstance(health["stats"], dict), (name, health)
+        tasks = client.get("/api/v1/admin/tasks", headers=bearer)
+        assert tasks.status_code == 404  # the tasks service's admin API is not public
 
 
 def test_refuses_to_start_in_production(tmp_path: Path) -> None:

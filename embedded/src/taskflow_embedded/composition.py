@@ -3,8 +3,12 @@ app in-process behind the gateway."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 from typing import Any
+
+import httpx
 
 from taskflow_admin.config import AdminSettings
 from taskflow_auth_gateway.bootstrap import create_app as create_gateway
@@ -14,8 +18,11 @@ from taskflow_auth_gateway.infrastructure.ratelimit.memory import InMemoryRateLi
 from taskflow_auth_gateway.infrastructure.upstream.asgi import AppLifespan, AsgiUpstream
 from taskflow_common.auth import static_jwks_source
 from taskflow_common.messaging import InProcessEventBus
+from taskflow_embedded import dev_admin
 from taskflow_embedded.config import PRODUCTION_REFUSED, EmbeddedSettings
+from taskflow_embedded.in_process_http import InProcessTransport
 from taskflow_embedded.services import SharedParts, build_service_apps
+from taskflow_embedded.upstream_urlconf import for_upstream
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +55,20 @@ def build_embedded_app(settings: EmbeddedSettings, *, database_url: str) -> Any:
         # The role the admin service requires (TASKFLOW_ADMIN_ROLE), so dev admins carry it.
         admin_role=AdminSettings().admin_role,
     )
+    configured = settings.dev_admin_password
+    password, generated = dev_admin.admin_password(
+        configured.get_secret_value() if configured else None, settings.data_dir
+    )
+    identity.ensure_administrator(dev_admin.USERNAME, password)
+    if generated:
+        print(
+            f"Development administrator for {settings.public_url}/admin/: {dev_admin.USERNAME} / "
+            f"{password} (kept in {settings.data_dir / dev_admin.PASSWORD_FILE}; set "
+            "TASKFLOW_DEV_ADMIN_PASSWORD to choose it)",
+            file=sys.stderr,
+        )
     bus = InProcessEventBus()
+    services = InProcessTransport()
     shared = SharedParts(
         bus=bus,
         jwks=static_jwks_source(identity.jwks),
@@ -57,17 +77,26 @@ def build_embedded_app(settings: EmbeddedSettings, *, database_url: str) -> Any:
         data_dir=settings.data_dir,
         database_url=database_url,
         user_directory=identity,
+        service_http=httpx.Client(transport=services, timeout=30.0, follow_redirects=False),
     )
     apps = build_service_apps(shared)
 
-    # notify and admin share one Django app: one lifespan, two upstream names.
+    # notify and admin share one Django app: one lifespan, two upstream names, each seeing its
+    # own service's URLconf (upstream_urlconf).
     django_lifespan = AppLifespan(apps.django, "notify+admin")
     upstreams = {
         "tasks": AsgiUpstream("tasks", apps.tasks),
         "suggest": AsgiUpstream("suggest", apps.suggest),
-        "notify": AsgiUpstream("notify", apps.django, lifespan=django_lifespan),
-        "admin": AsgiUpstream("admin", apps.django, lifespan=django_lifespan),
+        "notify": AsgiUpstream(
+            "notify", for_upstream(apps.django, "notify"), lifespan=django_lifespan
+        ),
+        "admin": AsgiUpstream(
+            "admin", for_upstream(apps.django, "admin"), lifespan=django_lifespan
+        ),
     }
+    # Admin's calls to the services reach the apps the gateway started.
+    for name in ("tasks", "notify", "suggest"):
+        services.route(name, upstreams[name].forward_http)
     gateway = create_gateway(
         gateway_settings,
         identity=identity,
@@ -75,15 +104,16 @@ def build_embedded_app(settings: EmbeddedSettings, *, database_url: str) -> Any:
         limiter=InMemoryRateLimiter(),
         jwks=shared.jwks,
     )
-    return WithBus(gateway, bus)
+    return WithBus(gateway, bus, services)
 
 
 class WithBus:
     """Starts the in-process bus before the services start, closes it after they stop."""
 
-    def __init__(self, app: Any, bus: InProcessEventBus) -> None:
+    def __init__(self, app: Any, bus: InProcessEventBus, services: InProcessTransport) -> None:
         self.app = app
         self.bus = bus
+        self.services = services
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "lifespan":
@@ -93,6 +123,7 @@ class WithBus:
         async def bus_receive() -> Any:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self.services.bind(asyncio.get_running_loop())
                 await self.bus.start()
             return message
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from taskflow_common.settings import BaseServiceSettings
 
 PRODUCTION_REFUSED = (
@@ -23,6 +25,9 @@ class EmbeddedSettings(BaseServiceSettings):
     # Usernames that get the administrators' realm role (TASKFLOW_ADMIN_ROLE) when they register
     # (development only).
     dev_admin_usernames: list[str] = []
+    # The development administrator `admin` signs in with this password; unset, one is
+    # generated into the data directory and printed (dev_admin.py).
+    dev_admin_password: SecretStr | None = None
 
     @property
     def public_url(self) -> str:

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import httpx
 from asgiref.sync import sync_to_async
 
 from taskflow_common.auth import JwksSource
@@ -32,12 +33,14 @@ def build_django_asgi(
     audience: str | None = None,
     data_dir: Path | None = None,
     database_url: str,
+    service_http: httpx.Client | None = None,
 ) -> DjangoSuite:
     """`user_directory`: an object with `get_user(user_id)`, or that callable itself.
 
     `issuer`/`audience` are the development identity provider's (default: the embedded
     settings' public URL); `data_dir` defaults to TASKFLOW_DATA_DIR; `database_url` is the
-    embedded PostgreSQL's application role.
+    embedded PostgreSQL's application role; `service_http`: the client admin calls the other
+    services with (in_process_http).
     """
     # The settings module reads these when django.setup() imports it, just below.
     if data_dir is not None:
@@ -74,6 +77,7 @@ def build_django_asgi(
         issuer=issuer,
         audience=audience,
         logging_and_telemetry=False,
+        http=service_http,
         # The development identity provider has no admin API to manage its users through.
         directory=UnavailableDirectory(
             "User management needs Keycloak: the embedded mode's development identity "

@@ -23,6 +23,7 @@ from taskflow_common.djangoweb.proxy import (  # noqa: F401
 )
 from taskflow_embedded.config import EmbeddedSettings
 from taskflow_embedded.django_app import DATABASE_URL_ENV
+from taskflow_embedded.in_process_http import SERVICE_URLS
 from taskflow_notify.config import NotifySettings
 from taskflow_notify.settings import parts as notify_parts
 
@@ -35,7 +36,14 @@ _notify = NotifySettings(
     email_backend=os.environ.get("TASKFLOW_EMAIL_BACKEND", "console"),  # type: ignore[arg-type]
     oidc_issuer=_embedded.public_url,
 )
-_admin = AdminSettings(database_url=_database_url, oidc_issuer=_embedded.public_url)
+_admin = AdminSettings(
+    database_url=_database_url,
+    oidc_issuer=_embedded.public_url,
+    # The other services are in this process (in_process_http), not on their own ports.
+    tasks_url=SERVICE_URLS["tasks"],
+    notify_url=SERVICE_URLS["notify"],
+    suggest_url=SERVICE_URLS["suggest"],
+)
 
 SECRET_KEY = _notify.secret_key.get_secret_value()
 DEBUG = False
@@ -50,6 +58,7 @@ TASKFLOW_NOTIFY = _notify
 TASKFLOW_ADMIN = _admin
 INSTALLED_APPS = list(dict.fromkeys([*admin_parts.INSTALLED_APPS, *notify_parts.INSTALLED_APPS]))
 MIDDLEWARE = [
+    "taskflow_embedded.upstream_urlconf.UpstreamUrlconfMiddleware",
     "taskflow_common.djangoweb.ops.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     *admin_parts.MIDDLEWARE,

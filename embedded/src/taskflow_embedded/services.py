@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from taskflow_common.auth import JwksSource
 from taskflow_common.messaging import InProcessEventBus
 from taskflow_embedded.django_app import build_django_asgi
@@ -26,6 +28,7 @@ class SharedParts:
     data_dir: Path
     database_url: str  # one database; each service keeps to its own schema, as distributed
     user_directory: Any  # get_user(user_id) -> (id, username, email) | None
+    service_http: httpx.Client | None = None  # admin's client for the other services' APIs
 
 
 @dataclass
@@ -63,5 +66,6 @@ def build_service_apps(shared: SharedParts) -> ServiceApps:
         audience=shared.audience,
         data_dir=shared.data_dir.resolve(),
         database_url=shared.database_url,
+        service_http=shared.service_http,
     )
     return ServiceApps(tasks=tasks, suggest=suggest, django=django)

@@ -1,7 +1,9 @@
 """The development identity provider on disk: keys and users survive a restart."""
 
 import jwt
+import pytest
 
+from taskflow_auth_gateway.application.ports import InvalidCredentialsError
 from taskflow_auth_gateway.infrastructure.identity.dev import DevIdentityProvider
 from taskflow_common.auth import JwksCache, JwtVerifier, static_jwks_source
 
@@ -73,4 +75,25 @@ async def test_development_admins_carry_the_configured_admin_role(tmp_path):
     token = (await provider.login("ops", "long-password-1")).access_token
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["realm_access"]["roles"] == ["user", "taskflow-operators"]
+    await provider.close()
+
+
+async def test_the_development_administrator_follows_its_configured_password(tmp_path):
+    provider = DevIdentityProvider(data_dir=tmp_path, issuer="http://embedded.test")
+    provider.ensure_administrator("admin", "first-password-1")
+    provider.ensure_administrator("admin", "first-password-1")  # again: nothing changes
+    first = jwt.decode(
+        (await provider.login("admin", "first-password-1")).access_token,
+        options={"verify_signature": False},
+    )
+    assert first["realm_access"]["roles"] == ["user", "admin"]
+
+    provider.ensure_administrator("admin", "second-password-2")
+    second = jwt.decode(
+        (await provider.login("admin", "second-password-2")).access_token,
+        options={"verify_signature": False},
+    )
+    assert second["sub"] == first["sub"]  # the same account, a new password
+    with pytest.raises(InvalidCredentialsError):
+        await provider.login("admin", "first-password-1")
     await provider.close()

@@ -101,6 +101,28 @@ class DevIdentityProvider:
         user = self._store.get(user_id)
         return None if user is None else (user.id, user.username, user.email)
 
+    def ensure_administrator(self, username: str, password: str) -> None:
+        """The development administrator exists with this password and the admin role (the
+        password is the configured one: a changed TASKFLOW_DEV_ADMIN_PASSWORD takes effect)."""
+        username = username.strip().lower()
+        user = self._store.find_by_login(username)
+        if user is not None and verify_password(password, user.password_hash):
+            if self._admin_role in user.roles:
+                return
+            password_hash = user.password_hash
+        else:
+            password_hash = hash_password(password)
+        roles = tuple(dict.fromkeys([*(user.roles if user else ("user",)), self._admin_role]))
+        self._store.replace_user(
+            StoredUser(
+                id=user.id if user else str(uuid.uuid4()),
+                username=user.username if user else username,
+                email=user.email if user else f"{username}@taskflow.invalid",
+                password_hash=password_hash,
+                roles=roles,
+            )
+        )
+
     # --- IdentityProvider ------------------------------------------------------------------
 
     async def start(self) -> None:

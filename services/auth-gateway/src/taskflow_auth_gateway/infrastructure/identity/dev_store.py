@@ -222,6 +222,11 @@ class DevIdentityStore:
                 raise DuplicateUserError(f"{user.username} or {user.email} is taken")
             users.put(user, time.time())
 
+    def replace_user(self, user: StoredUser) -> None:
+        """Store `user` under its id, keeping its creation time (a new id is added)."""
+        with self._writing(self._users) as users:
+            users.put(user, users.created_at.get(user.id, time.time()))
+
     def exists(self, username: str, email: str) -> bool:
         with self._reading(self._users) as users:
             return users.taken(username, email)
