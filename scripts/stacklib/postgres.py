@@ -230,6 +230,9 @@ class Postgres(Component):
             f"CREATE ROLE {USER} LOGIN CREATEDB PASSWORD '{PASSWORD}'; "
             "END IF; END $$;"
         )
+        # DROP DATABASE ... WITH (FORCE) in the tests' teardown terminates every backend in
+        # the scratch database, autovacuum's workers too; without this role that is refused.
+        self.psql(f"GRANT pg_signal_backend TO {USER}")
         existing = set(self.psql("SELECT datname FROM pg_database").split())
         for database in DATABASES:
             if database not in existing:

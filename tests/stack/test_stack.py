@@ -196,6 +196,32 @@ def test_postgres_accepts_the_taskflow_role() -> None:
             f"taskflow/taskflow cannot log in to database {database}: {login.stdout}{login.stderr}"
         )
         assert login.stdout.strip() == "taskflow"
+    # The tests drop their scratch databases WITH (FORCE), which must terminate autovacuum's
+    # workers too (their role is none the taskflow role has privileges of).
+    signal = subprocess.run(
+        [
+            str(pg_bin / "psql"),
+            "-X",
+            "-tAc",
+            "select pg_has_role('taskflow', 'pg_signal_backend', 'MEMBER')",
+            "-h",
+            HOST,
+            "-p",
+            "55432",
+            "-U",
+            "taskflow",
+            "-d",
+            "taskflow",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PGPASSWORD": "taskflow"},
+    )
+    assert signal.stdout.strip() == "t", (
+        f"the taskflow role lacks pg_signal_backend: {signal.stdout}{signal.stderr}; "
+        "scripts/stack up grants it"
+    )
 
 
 def test_redis_answers_ping() -> None:
