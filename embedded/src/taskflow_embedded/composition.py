@@ -11,6 +11,10 @@ from typing import Any
 import httpx
 
 from taskflow_admin.config import AdminSettings
+from taskflow_auth_gateway.application.code_flow import (
+    DevAuthorizationServer,
+    OidcClient,
+)
 from taskflow_auth_gateway.bootstrap import create_app as create_gateway
 from taskflow_auth_gateway.config import GatewaySettings
 from taskflow_auth_gateway.infrastructure.identity.dev import DevIdentityProvider
@@ -37,6 +41,7 @@ def build_embedded_app(settings: EmbeddedSettings, *, database_url: str) -> Any:
     if settings.is_production:
         raise ProductionRefusedError(PRODUCTION_REFUSED)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    admin = AdminSettings()
     gateway_settings = GatewaySettings(
         env=settings.env,
         identity_provider="development",
@@ -53,7 +58,7 @@ def build_embedded_app(settings: EmbeddedSettings, *, database_url: str) -> Any:
         environment=settings.env,
         admin_usernames=frozenset(settings.dev_admin_usernames),
         # The role the admin service requires (TASKFLOW_ADMIN_ROLE), so dev admins carry it.
-        admin_role=AdminSettings().admin_role,
+        admin_role=admin.admin_role,
     )
     configured = settings.dev_admin_password
     password, generated = dev_admin.admin_password(
@@ -103,8 +108,22 @@ def build_embedded_app(settings: EmbeddedSettings, *, database_url: str) -> Any:
         upstreams=upstreams,
         limiter=InMemoryRateLimiter(),
         jwks=shared.jwks,
+        authorization_server=admin_sign_in(identity, admin, settings.public_url),
     )
     return WithBus(gateway, bus, services)
+
+
+def admin_sign_in(
+    identity: DevIdentityProvider, admin: AdminSettings, public_url: str
+) -> DevAuthorizationServer:
+    """The admin site's OIDC client, registered with the development provider as the realm
+    registers it with Keycloak: its id and secret, codes only to the site's own pages."""
+    client = OidcClient(
+        client_id=admin.keycloak_admin_ui_client_id,
+        secret=admin.keycloak_admin_ui_secret.get_secret_value(),
+        redirect_uri_prefix=f"{public_url}/admin/",
+    )
+    return DevAuthorizationServer(identity, {client.client_id: client})
 
 
 class WithBus:

@@ -22,6 +22,8 @@ from taskflow_common.messaging import EventBus
 SETTINGS_MODULE = "taskflow_embedded.django_settings"
 # How the URL reaches the settings module, which django.setup() imports (not a user setting).
 DATABASE_URL_ENV = "TASKFLOW_EMBEDDED_DATABASE_URL"
+# The suite's public URL (the identity provider's issuer): --host/--port may differ from env.
+PUBLIC_URL_ENV = "TASKFLOW_EMBEDDED_PUBLIC_URL"
 
 
 def build_django_asgi(
@@ -46,6 +48,8 @@ def build_django_asgi(
     if data_dir is not None:
         os.environ["TASKFLOW_DATA_DIR"] = str(data_dir)
     os.environ[DATABASE_URL_ENV] = database_url
+    if issuer is not None:
+        os.environ[PUBLIC_URL_ENV] = issuer
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
     if os.environ["DJANGO_SETTINGS_MODULE"] != SETTINGS_MODULE:
         raise RuntimeError(

@@ -22,27 +22,34 @@ from taskflow_common.djangoweb.proxy import (  # noqa: F401
     USE_X_FORWARDED_HOST,
 )
 from taskflow_embedded.config import EmbeddedSettings
-from taskflow_embedded.django_app import DATABASE_URL_ENV
+from taskflow_embedded.django_app import DATABASE_URL_ENV, PUBLIC_URL_ENV
 from taskflow_embedded.in_process_http import SERVICE_URLS
 from taskflow_notify.config import NotifySettings
 from taskflow_notify.settings import parts as notify_parts
 
 _embedded = EmbeddedSettings()
 _database_url = os.environ[DATABASE_URL_ENV]
+_public_url = os.environ.get(PUBLIC_URL_ENV, _embedded.public_url)
 _notify = NotifySettings(
     database_url=_database_url,
     channel_layer="memory",
     celery_eager=True,
     email_backend=os.environ.get("TASKFLOW_EMAIL_BACKEND", "console"),  # type: ignore[arg-type]
-    oidc_issuer=_embedded.public_url,
+    oidc_issuer=_public_url,
 )
 _admin = AdminSettings(
     database_url=_database_url,
-    oidc_issuer=_embedded.public_url,
+    oidc_issuer=_public_url,
     # The other services are in this process (in_process_http), not on their own ports.
     tasks_url=SERVICE_URLS["tasks"],
     notify_url=SERVICE_URLS["notify"],
     suggest_url=SERVICE_URLS["suggest"],
+    # The development provider's endpoints (composition.admin_sign_in), reached over the
+    # suite's own listener: the browser is sent to them, and the code exchange goes there too.
+    oidc_authorization_url=f"{_public_url}/auth/oidc/authorize",
+    oidc_token_url=f"{_public_url}/auth/oidc/token",
+    oidc_end_session_url=f"{_public_url}/auth/oidc/logout",
+    oidc_jwks_url=f"{_public_url}/auth/jwks",
 )
 
 SECRET_KEY = _notify.secret_key.get_secret_value()

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
+from taskflow_auth_gateway.application.code_flow import DevAuthorizationServer
 from taskflow_auth_gateway.application.ports import IdentityProvider, RateLimiter, Upstream
 from taskflow_auth_gateway.config import GatewaySettings
 from taskflow_auth_gateway.domain.headers import TrustedProxies
@@ -115,6 +116,7 @@ def create_app(
     jwks: JwksSource | None = None,
     routes: RouteTable | None = None,
     log_access: bool = True,
+    authorization_server: DevAuthorizationServer | None = None,
 ) -> Any:
     """The gateway as one ASGI app. Nothing connects until its lifespan starts."""
     settings = settings or GatewaySettings()
@@ -143,6 +145,7 @@ def create_app(
         openid_configuration=identity.openid_configuration
         if isinstance(identity, DevIdentityProvider)
         else None,
+        authorization_server=authorization_server,
     )
 
     @contextlib.asynccontextmanager

@@ -154,13 +154,20 @@ class DevIdentityProvider:
         return NewUser(user.id, user.username, user.email)
 
     async def login(self, username: str, password: str) -> TokenSet:
+        return await self.sign_in(await self.authenticate(username, password))
+
+    async def authenticate(self, username: str, password: str) -> StoredUser:
+        """The user these credentials are, or InvalidCredentialsError."""
         user = await asyncio.to_thread(self._store.find_by_login, username.strip().lower())
         # Verify against a dummy hash for unknown users so both failures cost the same time.
         encoded = user.password_hash if user else dummy_hash()
         ok = await asyncio.to_thread(verify_password, password, encoded)
         if user is None or not ok:
             raise InvalidCredentialsError("Invalid username or password.")
-        return await self._issue(user)
+        return user
+
+    async def user(self, user_id: str) -> StoredUser | None:
+        return await asyncio.to_thread(self._store.get, user_id)
 
     async def refresh(self, refresh_token: str) -> TokenSet:
         successor = secrets.token_urlsafe(32)
@@ -201,17 +208,61 @@ class DevIdentityProvider:
         }
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
 
-    async def _issue(self, user: StoredUser) -> TokenSet:
-        """A new login session's first tokens."""
+    def id_token_for(
+        self, user: StoredUser, *, client_id: str, session_id: str, nonce: str | None
+    ) -> str:
+        """An OpenID Connect ID token for `client_id` (the authorization-code flow); `sid`
+        names the login session, which a logout with this token as hint ends."""
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "aud": client_id,
+            "azp": client_id,
+            "sub": user.id,
+            "sid": session_id,
+            "typ": "ID",
+            "preferred_username": user.username,
+            "email": user.email,
+            "email_verified": True,
+            "iat": now,
+            "exp": now + ACCESS_TOKEN_SECONDS,
+            "jti": str(uuid.uuid4()),
+            **({"nonce": nonce} if nonce else {}),
+        }
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
+
+    async def sign_in(self, user: StoredUser, session_id: str | None = None) -> TokenSet:
+        """A new login session's first tokens (`session_id`: the session's id, when the caller
+        names it in an ID token)."""
         refresh = secrets.token_urlsafe(32)
         await asyncio.to_thread(
             self._store.add_refresh_token,
             refresh,
             user.id,
-            str(uuid.uuid4()),
+            session_id or str(uuid.uuid4()),
             time.time() + REFRESH_TOKEN_SECONDS,
         )
         return self._token_set(user, refresh)
+
+    def session_of(self, id_token: str, client_id: str) -> str | None:
+        """The `sid` of an ID token this provider signed for `client_id` (expired or not: a
+        logout may come after the token's five minutes), or None when it is not one."""
+        try:
+            claims = jwt.decode(
+                id_token,
+                self._key.public_key(),
+                algorithms=["RS256"],
+                audience=client_id,
+                issuer=self.issuer,
+                options={"verify_exp": False},
+            )
+        except jwt.InvalidTokenError:
+            return None
+        sid = claims.get("sid")
+        return sid if isinstance(sid, str) else None
+
+    async def end_session(self, session_id: str) -> bool:
+        return await asyncio.to_thread(self._store.end_session_by_id, session_id)
 
     def _token_set(self, user: StoredUser, refresh_token: str) -> TokenSet:
         return TokenSet(

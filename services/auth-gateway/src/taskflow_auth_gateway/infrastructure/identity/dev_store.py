@@ -280,6 +280,14 @@ class DevIdentityStore:
                 each.revoked = True
             return bool(live)
 
+    def end_session_by_id(self, session_id: str) -> bool:
+        """Logout by the session an ID token names (its `sid`). False when it is over already."""
+        with self._writing(self._tokens) as tokens:
+            live = [t for t in tokens.values() if t.session_id == session_id and not t.revoked]
+            for each in live:
+                each.revoked = True
+            return bool(live)
+
     @contextmanager
     def _reading(self, file: JsonFile[_Doc]) -> Iterator[_Doc]:
         with self._mutex:

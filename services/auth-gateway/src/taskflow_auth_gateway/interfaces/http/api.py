@@ -13,12 +13,14 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from taskflow_auth_gateway.application.code_flow import DevAuthorizationServer
 from taskflow_auth_gateway.application.ports import (
     IdentityError,
     IdentityProvider,
     RateLimiter,
     Upstream,
 )
+from taskflow_auth_gateway.interfaces.http.dev_oidc import dev_oidc_router
 from taskflow_auth_gateway.interfaces.http.openapi import OpenApiAggregator
 from taskflow_auth_gateway.interfaces.http.schemas import (
     LoginRequest,
@@ -52,6 +54,8 @@ class GatewayContext:
     jwks: Callable[[], Mapping[str, Any]] | None = None
     openid_configuration: Callable[[], Mapping[str, Any]] | None = None
     openapi: OpenApiAggregator | None = None
+    # The development provider's authorization server (embedded mode: the admin's sign-in).
+    authorization_server: DevAuthorizationServer | None = None
 
 
 def build_api(ctx: GatewayContext, lifespan: Lifespan) -> FastAPI:
@@ -80,6 +84,8 @@ def build_api(ctx: GatewayContext, lifespan: Lifespan) -> FastAPI:
     app.add_exception_handler(IdentityError, on_identity_error)
     app.add_middleware(RequestMetricsMiddleware, service="auth-gateway")
     app.include_router(_auth_router(ctx))
+    if ctx.authorization_server is not None:
+        app.include_router(dev_oidc_router(ctx.authorization_server))
     app.include_router(ops_router(lambda: _readiness_checks(ctx)))
     app.include_router(_service_health_router(ctx))
     app.include_router(_docs_router(ctx))
@@ -244,9 +250,13 @@ def _docs_router(ctx: GatewayContext) -> APIRouter:
 
     if ctx.openid_configuration is not None:
         discovery = ctx.openid_configuration
+        server = ctx.authorization_server
 
         @router.get("/.well-known/openid-configuration")
         async def openid_configuration() -> JSONResponse:
-            return JSONResponse(dict(discovery()))
+            document = dict(discovery())
+            if server is not None:
+                document.update(server.discovery())
+            return JSONResponse(document)
 
     return router

@@ -23,6 +23,9 @@ AUTH_GROUPS = {
     "/auth/register": "auth_credentials",
     "/admin/oidc/authenticate": "auth_credentials",
     "/admin/oidc/callback": "auth_credentials",
+    "/auth/oidc/login": "auth_credentials",  # the embedded provider's password form
+    "/auth/oidc/token": "auth_session",
+    "/auth/oidc/logout": "auth_session",
     "/auth/refresh": "auth_session",
     "/auth/logout": "auth_session",
     "/auth/me": "auth_session",
