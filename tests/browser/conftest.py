@@ -15,21 +15,10 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from taskflow_common.testing import KeycloakRealm
+from taskflow_common.testing.browser import launch_chromium
 from taskflow_common.testing.suite import require_suite
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".artifacts" / "browser"
-# As the machine's own probe runs it: no sandbox as root, and no background connections to
-# hosts this network cannot reach (each would be refused, many at a time).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="session")
@@ -44,16 +33,8 @@ def realm() -> KeycloakRealm:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install it with `scripts/stack up chromium` "
-            "(or `make test`, which installs the whole stack)",
-            pytrace=False,
-        )
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 

@@ -1,0 +1,134 @@
+"""The embedded suite's admin site in headless Chromium: the same OIDC code flow with PKCE the
+distributed mode runs against Keycloak, here against the development identity provider's
+login page, as its development administrator `admin`.
+
+Sign in, open the tasks changelist, filter the overdue tasks, run the bulk "set priority",
+see the change in the owner's task API, sign out (the provider's session ends too).
+Screenshots are saved under .artifacts/browser/.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from taskflow_common.testing.browser import launch_chromium
+
+from .conftest import EmbeddedRun  # type: ignore[import-not-found]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / ".artifacts" / "browser"
+ADMIN_PASSWORD = "embedded-admin-password-1"
+
+
+@pytest.fixture
+def suite(embedded_run: EmbeddedRun) -> EmbeddedRun:
+    embedded_run.env["TASKFLOW_DEV_ADMIN_PASSWORD"] = ADMIN_PASSWORD
+    embedded_run.start()
+    return embedded_run
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest) -> Iterator[Page]:
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        try:
+            yield page
+        finally:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+            page.screenshot(path=str(ARTIFACTS / f"embedded-{name}.end.png"), full_page=True)
+            browser.close()
+
+
+def _screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"embedded-{name}.png"), full_page=True)
+
+
+def _owner_api(url: str) -> httpx.Client:
+    name = f"owner{secrets.token_hex(3)}"
+    password = "owner-password-1"
+    registered = httpx.post(
+        f"{url}/auth/register",
+        json={"username": name, "email": f"{name}@example.test", "password": password},
+    )
+    assert registered.status_code == 201, registered.text
+    login = httpx.post(f"{url}/auth/login", json={"username": name, "password": password})
+    assert login.status_code == 200, login.text
+    token = login.json()["access_token"]
+    return httpx.Client(base_url=url, timeout=30, headers={"authorization": f"Bearer {token}"})
+
+
+def _sign_in(page: Page, url: str) -> None:
+    """On the development provider's login page, which /admin/ sends the browser to (or
+    where a refused password showed it again)."""
+    expect(page).to_have_url(re.compile(rf"^{re.escape(url)}/auth/oidc/(authorize\?|login$)"))
+    page.fill("#username", "admin")
+    page.fill("#password", ADMIN_PASSWORD)
+    page.click("#taskflow-login button[type=submit]")
+
+
+def test_the_development_administrator_signs_in_and_sets_priorities_in_bulk(
+    suite: EmbeddedRun, page: Page
+) -> None:
+    url = suite.url
+    api = _owner_api(url)
+    marker = f"offsite-{secrets.token_hex(3)}"
+    # The API refuses a due date in the past: two are due in a moment, and then overdue.
+    soon = datetime.now(UTC) + timedelta(seconds=2)
+    created = {}
+    for title, due in (
+        (f"{marker} book the rooms", soon),
+        (f"{marker} send the agenda", soon),
+        (f"{marker} print the badges", soon + timedelta(days=5)),
+    ):
+        answer = api.post("/api/v1/tasks", json={"title": title, "due_at": due.isoformat()})
+        assert answer.status_code == 201, answer.text
+        created[title] = answer.json()
+    overdue = {t["id"] for t in created.values() if t["title"] != f"{marker} print the badges"}
+
+    page.goto(f"{url}/admin/")
+    _screenshot(page, "admin-login-page")
+    page.fill("#username", "admin")
+    page.fill("#password", "not-the-password")
+    page.click("#taskflow-login button[type=submit]")
+    expect(page.locator("p.error")).to_contain_text("Invalid username or password.")
+    _sign_in(page, url)
+    expect(page).to_have_url(f"{url}/admin/")
+    _screenshot(page, "admin-dashboard")
+
+    time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds() + 0.5))
+    page.goto(f"{url}/admin/tasks/")
+    page.fill("#searchbar", marker)
+    page.check("input[name=overdue]")
+    page.click("#changelist-search input[type=submit]")
+    rows = page.locator("#result_list tbody tr")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#result_list")).not_to_contain_text("print the badges")
+    page.check("#result_list thead input[type=checkbox]")
+    page.select_option("#changelist-form select[name=action]", "set_priority")
+    page.select_option("#changelist-form select[name=priority]", "urgent")
+    page.click("#changelist-form button[type=submit]")
+    expect(page.locator(".messagelist")).to_contain_text("Set priority: 2 task(s) changed.")
+    _screenshot(page, "admin-tasks-bulk-priority")
+    for task in created.values():
+        now_reads = api.get(f"/api/v1/tasks/{task['id']}").json()
+        assert now_reads["priority"] == ("urgent" if task["id"] in overdue else task["priority"])
+
+    # Signing out ends the admin session (and the provider's, tested in the gateway's suite).
+    page.click("#logout-form button[type=submit]")
+    expect(page).to_have_url(f"{url}/admin/oidc/signed-out/")
+    page.goto(f"{url}/admin/")
+    expect(page).to_have_url(re.compile(rf"^{re.escape(url)}/auth/oidc/authorize\?"))
+    expect(page.locator("#taskflow-login")).to_be_visible()
