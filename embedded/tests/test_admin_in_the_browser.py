@@ -3,7 +3,7 @@ distributed mode runs against Keycloak, here against the development identity pr
 login page, as its development administrator `admin`.
 
 Sign in, open the tasks changelist, filter the overdue tasks, run the bulk "set priority",
-see the change in the owner's task API, sign out (the provider's session ends too).
+see the change in the owner's task API and the audit entry in the admin API, sign out.
 Screenshots are saved under .artifacts/browser/.
 """
 
@@ -125,6 +125,21 @@ def test_the_development_administrator_signs_in_and_sets_priorities_in_bulk(
     for task in created.values():
         now_reads = api.get(f"/api/v1/tasks/{task['id']}").json()
         assert now_reads["priority"] == ("urgent" if task["id"] in overdue else task["priority"])
+
+    # The audit log names the administrator, the action and the tasks.
+    login = httpx.post(f"{url}/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+    admin_api = {"authorization": f"Bearer {login.json()['access_token']}"}
+    entries = httpx.get(
+        f"{url}/api/v1/admin/audit",
+        params={"action": "task.bulk.set_priority"},
+        headers=admin_api,
+        timeout=30,
+    )
+    assert entries.status_code == 200, entries.text
+    (entry,) = entries.json()["data"]
+    assert entry["actor"]["username"] == "admin"
+    assert entry["after"] == {"action": "set_priority", "priority": "urgent"}
+    assert set(entry["detail"]["ids"]) == overdue
 
     # Signing out ends the admin session (and the provider's, tested in the gateway's suite).
     page.click("#logout-form button[type=submit]")
