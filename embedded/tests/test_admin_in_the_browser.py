@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from taskflow_common.testing.browser import launch_chromium
+from taskflow_common.testing.browser import (
+    launch_chromium,
+    tasks_overdue_in_a_moment,
+    wait_until_overdue,
+)
 
 from .conftest import EmbeddedRun  # type: ignore[import-not-found]
 
@@ -84,19 +86,8 @@ def test_the_development_administrator_signs_in_and_sets_priorities_in_bulk(
 ) -> None:
     url = suite.url
     api = _owner_api(url)
-    marker = f"offsite-{secrets.token_hex(3)}"
-    # The API refuses a due date in the past: two are due in a moment, and then overdue.
-    soon = datetime.now(UTC) + timedelta(seconds=2)
-    created = {}
-    for title, due in (
-        (f"{marker} book the rooms", soon),
-        (f"{marker} send the agenda", soon),
-        (f"{marker} print the badges", soon + timedelta(days=5)),
-    ):
-        answer = api.post("/api/v1/tasks", json={"title": title, "due_at": due.isoformat()})
-        assert answer.status_code == 201, answer.text
-        created[title] = answer.json()
-    overdue = {t["id"] for t in created.values() if t["title"] != f"{marker} print the badges"}
+    tasks = tasks_overdue_in_a_moment(api)
+    marker, created, overdue = tasks.marker, tasks.created, tasks.overdue
 
     page.goto(f"{url}/admin/")
     _screenshot(page, "admin-login-page")
@@ -108,7 +99,7 @@ def test_the_development_administrator_signs_in_and_sets_priorities_in_bulk(
     expect(page).to_have_url(f"{url}/admin/")
     _screenshot(page, "admin-dashboard")
 
-    time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds() + 0.5))
+    wait_until_overdue(tasks)
     page.goto(f"{url}/admin/tasks/")
     page.fill("#searchbar", marker)
     page.check("input[name=overdue]")

@@ -12,10 +12,8 @@ import asyncio
 import json
 import re
 import secrets
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aio_pika
@@ -25,6 +23,7 @@ from playwright.sync_api import Page, expect
 
 from taskflow_common.messaging.amqp import EXCHANGE
 from taskflow_common.testing import KeycloakRealm
+from taskflow_common.testing.browser import tasks_overdue_in_a_moment, wait_until_overdue
 from taskflow_common.testing.stack import AMQP_URL
 
 from .test_admin_sign_in import sign_in_on_keycloak  # type: ignore[import-not-found]
@@ -101,28 +100,17 @@ def test_an_administrator_filters_overdue_tasks_and_sets_their_priority_in_bulk(
 ) -> None:
     admin = realm.create_user("admin", roles=("user", "admin"))
     owner = realm.create_user("owner")
-    marker = f"offsite-{secrets.token_hex(3)}"
     api = httpx.Client(
         base_url=gateway,
         timeout=30,
         headers={"authorization": f"Bearer {realm.access_token(owner)}"},
     )
-    # The API refuses a due date in the past: two are due in a moment, and then overdue.
-    soon = datetime.now(UTC) + timedelta(seconds=2)
-    created = {}
-    for title, due in (
-        (f"{marker} book the rooms", soon),
-        (f"{marker} send the agenda", soon),
-        (f"{marker} print the badges", soon + timedelta(days=5)),
-    ):
-        answer = api.post("/api/v1/tasks", json={"title": title, "due_at": due.isoformat()})
-        assert answer.status_code == 201, answer.text
-        created[title] = answer.json()
-    overdue = {t["id"] for t in created.values() if t["title"] != f"{marker} print the badges"}
+    tasks = tasks_overdue_in_a_moment(api)
+    marker, created, overdue = tasks.marker, tasks.created, tasks.overdue
 
     page.goto(f"{gateway}/admin/")
     sign_in_on_keycloak(page, admin)
-    time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds() + 0.5))
+    wait_until_overdue(tasks)
     expect(page).to_have_url(f"{gateway}/admin/")
     screenshot(page, "admin-dashboard")
 

@@ -90,6 +90,15 @@ def _exchange(code: str, verifier: str, **overrides: str) -> dict[str, str]:
     }
 
 
+def _refresh_form(refresh_token: str) -> dict[str, str]:
+    return {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        "client_id": CLIENT.client_id,
+        "client_secret": CLIENT.secret,
+    }
+
+
 def _code_of(redirect: httpx.Response) -> str:
     assert redirect.status_code == 303, redirect.text
     location = urlsplit(redirect.headers["location"])
@@ -121,12 +130,7 @@ async def test_a_signed_in_administrator_gets_tokens_for_the_code(gateway):
     assert tokens["expires_in"] == 300
     refreshed = await client.post(
         "/auth/oidc/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": tokens["refresh_token"],
-            "client_id": CLIENT.client_id,
-            "client_secret": CLIENT.secret,
-        },
+        data=_refresh_form(tokens["refresh_token"]),
     )
     assert refreshed.status_code == 200, refreshed.text
     assert refreshed.json()["access_token"]
@@ -213,12 +217,7 @@ async def test_a_replayed_code_is_refused_and_ends_the_session_it_started(gatewa
     assert again.json()["error"] == "invalid_grant"
     refresh = await client.post(
         "/auth/oidc/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": first.json()["refresh_token"],
-            "client_id": CLIENT.client_id,
-            "client_secret": CLIENT.secret,
-        },
+        data=_refresh_form(first.json()["refresh_token"]),
     )
     assert refresh.status_code == 400
     assert refresh.json()["error"] == "invalid_grant"
@@ -241,12 +240,7 @@ async def test_logout_ends_the_session_and_returns_only_to_the_clients_pages(gat
     assert "location" not in away.headers
     refresh = await client.post(
         "/auth/oidc/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": tokens["refresh_token"],
-            "client_id": CLIENT.client_id,
-            "client_secret": CLIENT.secret,
-        },
+        data=_refresh_form(tokens["refresh_token"]),
     )
     assert refresh.json()["error"] == "invalid_grant"
 
