@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth.models import Group, User
 from django.http import HttpRequest
 from django.utils.html import format_html
 
@@ -82,3 +83,10 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# Administrators and users live in the identity provider (the console's Users pages read
+# Keycloak); Django's user rows only mirror who signed in, and its groups grant nothing here.
+# django.contrib.auth registered both before this module (INSTALLED_APPS order).
+admin.site.unregister(Group)
+admin.site.unregister(User)

@@ -215,6 +215,9 @@ def test_the_signed_in_admin_page_links_its_css_through_the_gateway(
         assert stylesheets, index.text[:500]
         for href in stylesheets:
             assert client.get(f"{gateway}{href}").status_code == 200, href
+        # Django's own users and groups are not administered here: Keycloak's are.
+        assert "/admin/auth/" not in index.text
+        assert client.get(f"{gateway}/admin/auth/user/").status_code == 404
 
 
 @pytest.fixture(scope="module")
