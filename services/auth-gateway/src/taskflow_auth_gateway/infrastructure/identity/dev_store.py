@@ -271,22 +271,12 @@ class DevIdentityStore:
         ends the session). False when the token was never issued or the session is over."""
         with self._writing(self._tokens) as tokens:
             found = tokens.get(_token_hash(token))
-            if found is None:
-                return False
-            live = [
-                t for t in tokens.values() if t.session_id == found.session_id and not t.revoked
-            ]
-            for each in live:
-                each.revoked = True
-            return bool(live)
+            return found is not None and _revoke_session(tokens, found.session_id)
 
     def end_session_by_id(self, session_id: str) -> bool:
         """Logout by the session an ID token names (its `sid`). False when it is over already."""
         with self._writing(self._tokens) as tokens:
-            live = [t for t in tokens.values() if t.session_id == session_id and not t.revoked]
-            for each in live:
-                each.revoked = True
-            return bool(live)
+            return _revoke_session(tokens, session_id)
 
     @contextmanager
     def _reading(self, file: JsonFile[_Doc]) -> Iterator[_Doc]:
@@ -310,6 +300,14 @@ class DevIdentityStore:
                     raise
             finally:
                 fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+
+
+def _revoke_session(tokens: _RefreshTokens, session_id: str) -> bool:
+    """Revokes the session's live refresh tokens; False when none was live."""
+    live = [t for t in tokens.values() if t.session_id == session_id and not t.revoked]
+    for each in live:
+        each.revoked = True
+    return bool(live)
 
 
 def _token_hash(token: str) -> str:

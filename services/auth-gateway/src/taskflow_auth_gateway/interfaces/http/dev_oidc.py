@@ -1,5 +1,5 @@
 """/auth/oidc/*: the development provider's authorization, login, token and end-session
-endpoints (embedded mode only; infrastructure/identity/dev_oidc.py has the rules).
+endpoints (embedded mode only; application/code_flow.py has the rules).
 
 The password form posts to /auth/oidc/login, which the gateway limits like /auth/login
 (limits.AUTH_GROUPS); the page itself is not limited, so showing it again costs nothing.
