@@ -108,3 +108,15 @@ def test_an_rfc3339_date_time_is_read():
 
     task = TaskCreate(title="t", due_at="2026-03-02T09:00:00+00:00", start_at="2026-03-01T08:00Z")
     assert task.due_at == NOW
+
+
+@pytest.mark.parametrize("value", [True, False, "1.5"])
+def test_a_position_is_a_json_number_not_a_boolean_or_text(value):
+    from pydantic import ValidationError
+
+    from taskflow_tasks.interfaces.http.schemas import TaskUpdate
+
+    with pytest.raises(ValidationError):
+        TaskUpdate(position=value)
+    assert TaskUpdate(position=3).position == 3.0
+    assert TaskUpdate(position=2.5).position == 2.5

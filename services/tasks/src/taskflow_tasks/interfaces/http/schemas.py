@@ -57,6 +57,10 @@ def rfc3339_text(value: Any) -> Any:
 DateTime = Annotated[AwareDatetime, BeforeValidator(rfc3339_text)]
 
 
+# A JSON number: lax mode would also read true and false as 1.0 and 0.0 (a schema violation
+# accepted, which the contract tests catch); integers are numbers and stay accepted.
+Number = Annotated[float, Field(strict=True)]
+
 UserId = Annotated[str, Field(max_length=36), AfterValidator(user_id_text)]
 ShortText = Annotated[str, Field(max_length=1_000), AfterValidator(storable_text)]
 LongText = Annotated[str, Field(max_length=20_000), AfterValidator(storable_text)]
@@ -81,7 +85,7 @@ class TaskCreate(_Input):
     reminders: (
         Annotated[list[Annotated[Text, Field(max_length=64)]], Field(max_length=50)] | None
     ) = None
-    position: float | None = None
+    position: Number | None = None
 
 
 class TaskUpdate(TaskCreate):
