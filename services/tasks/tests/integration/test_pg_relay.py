@@ -39,7 +39,11 @@ async def _declare_test_queue(name: str) -> None:
         exchange = await channel.declare_exchange(
             EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
         )
-        queue = await channel.declare_queue(name, durable=True)
+        # Expires when unused, so a run that fails before _drain deletes it leaves no queue
+        # taking a copy of every later event (the fan-out bench refuses to run beside one).
+        queue = await channel.declare_queue(
+            name, durable=True, arguments={"x-expires": 600_000}
+        )
         await queue.bind(exchange, routing_key="tasks.#")
 
 
