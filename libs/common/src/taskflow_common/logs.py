@@ -82,3 +82,6 @@ def configure_logging(service_name: str, level: str = "INFO", json_logs: bool = 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Python's warnings (a library's DeprecationWarning, Celery's SecurityWarning as root)
+    # become records too, instead of plain text on stderr between the JSON lines.
+    logging.captureWarnings(True)

@@ -13,9 +13,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from taskflow_admin import bootstrap
     from taskflow_common.djangoweb.schema import migrate_schema
+    from taskflow_common.instrumentation import instrument
 
     bootstrap.setup_django()
     cfg = bootstrap.configure()
+    instrument("httpx", "psycopg")
     if args.role == "manage":
         from django.core.management import execute_from_command_line
 

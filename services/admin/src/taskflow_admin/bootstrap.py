@@ -15,6 +15,7 @@ from taskflow_common.auth import JwksSource
 from taskflow_common.djangoweb.registry import install
 from taskflow_common.djangoweb.setup import setup_django as setup_django_for
 from taskflow_common.health import ReadinessCheck
+from taskflow_common.instrumentation import asgi_server_spans
 from taskflow_common.messaging import EventBus
 from taskflow_common.process import start_observability, verifier_from_settings
 
@@ -117,7 +118,7 @@ def build_asgi(bus: EventBus | None = None) -> Callable[..., Any]:
     from django.core.asgi import get_asgi_application
 
     # Static files: WhiteNoise, in the middleware (taskflow_admin.static_files).
-    django_app = get_asgi_application()
+    django_app = asgi_server_spans(get_asgi_application())
     return WithAuditRelay(django_app, bus or event_bus(django_settings.TASKFLOW_ADMIN))
 
 

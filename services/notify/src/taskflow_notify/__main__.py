@@ -73,6 +73,8 @@ def _worker(extra: list[str]) -> None:
     node = [] if named else [f"--hostname=notify-{os.getpid()}@%h"]
     current_app.worker_main(
         [
+            # No banner on stdout: every line this process writes is a JSON log record.
+            "--quiet",
             "worker",
             "--loglevel=INFO",
             "--without-gossip",

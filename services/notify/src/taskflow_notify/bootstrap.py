@@ -19,6 +19,7 @@ from taskflow_common.djangoweb.registry import install
 from taskflow_common.djangoweb.schema import migrate_schema
 from taskflow_common.djangoweb.setup import setup_django as setup_django_for
 from taskflow_common.health import ReadinessCheck, tcp_probe
+from taskflow_common.instrumentation import asgi_server_spans, instrument
 from taskflow_common.messaging import EventBus
 from taskflow_common.process import start_observability, verifier_from_settings
 from taskflow_notify.config import NotifySettings
@@ -37,6 +38,7 @@ def start_role(*, migrate_verbosity: int = 0) -> NotifyContainer:
     """A distributed role's start: Django, this process's adapters and telemetry, the schema."""
     setup_django()
     container = configure()
+    instrument("httpx", "redis", "psycopg")
     migrate_schema(container.settings.db_schema, verbosity=migrate_verbosity)
     return container
 
@@ -129,7 +131,8 @@ def build_asgi() -> Callable[..., Any]:
     from channels.routing import ProtocolTypeRouter
     from django.core.asgi import get_asgi_application
 
-    return ProtocolTypeRouter({"http": get_asgi_application(), "websocket": websocket_app()})
+    router = ProtocolTypeRouter({"http": get_asgi_application(), "websocket": websocket_app()})
+    return asgi_server_spans(router)
 
 
 def event_bus(cfg: NotifySettings) -> EventBus:

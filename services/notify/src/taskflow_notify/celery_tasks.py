@@ -20,6 +20,7 @@ from opentelemetry.trace import Span, SpanKind
 
 from taskflow_notify import delivery
 from taskflow_notify.container import container
+from taskflow_notify.tracing import delivery_enqueue_span
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("taskflow_notify.celery_tasks")
@@ -144,5 +145,5 @@ def enqueue_delivery(channel: str, delivery_id: str) -> None:
     """The DeliveryEnqueuer services.event_ingest calls after commit (trace context included)."""
     task = send_email if channel == "email" else send_webhook
     carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    task.apply_async([delivery_id], headers=carrier)
+    with delivery_enqueue_span(task.name, delivery_id, carrier):
+        task.apply_async([delivery_id], headers=carrier)

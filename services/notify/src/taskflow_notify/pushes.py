@@ -10,6 +10,7 @@ from channels.layers import BaseChannelLayer
 from taskflow_notify.frames import user_group
 from taskflow_notify.metrics import LIVE_PUBLISH_FAILED
 from taskflow_notify.services import IngestOutcome
+from taskflow_notify.tracing import frame_publish_span
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +27,15 @@ async def push_outcome(layer: BaseChannelLayer, outcome: IngestOutcome) -> None:
     occurred = outcome.occurred_at.timestamp() if outcome.occurred_at else None
     failed = 0
     for push in outcome.pushes:
-        message = {
+        message: dict[str, object] = {
             "type": "notify.frame",
             "frame_json": json.dumps(push.frame),
             "pos": push.position,
             "occurred_at": occurred,
         }
         try:
-            await layer.group_send(user_group(push.user_id), message)
+            with frame_publish_span(push.position, message):
+                await layer.group_send(user_group(push.user_id), message)
         except Exception:
             failed += 1
             LIVE_PUBLISH_FAILED.inc()

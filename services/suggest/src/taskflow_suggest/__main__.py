@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import signal
 
+from taskflow_common.instrumentation import instrument
 from taskflow_common.process import run_async, serve_metrics, start_observability
 from taskflow_suggest.config import Settings
 
@@ -17,6 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = Settings()
     start_observability(settings, f"taskflow-suggest-{args.role}")
+    instrument("httpx", "redis")  # calls to tasks and the LLM provider, the LLM cache
     if args.role == "serve":
         serve(settings)
     elif args.role == "consume":

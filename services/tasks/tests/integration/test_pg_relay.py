@@ -41,9 +41,7 @@ async def _declare_test_queue(name: str) -> None:
         )
         # Expires when unused, so a run that fails before _drain deletes it leaves no queue
         # taking a copy of every later event (the fan-out bench refuses to run beside one).
-        queue = await channel.declare_queue(
-            name, durable=True, arguments={"x-expires": 600_000}
-        )
+        queue = await channel.declare_queue(name, durable=True, arguments={"x-expires": 600_000})
         await queue.bind(exchange, routing_key="tasks.#")
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
 from taskflow_notify.ports import OutgoingEmail
+from taskflow_notify.tracing import smtp_send_span
 
 
 class DjangoEmailSender:
@@ -17,4 +19,8 @@ class DjangoEmailSender:
             connection=get_connection(fail_silently=False),
         )
         message.attach_alternative(email.html, "text/html")
-        message.send(fail_silently=False)
+        if not settings.EMAIL_BACKEND.endswith("smtp.EmailBackend"):
+            message.send(fail_silently=False)  # locmem or console (embedded, tests)
+            return
+        with smtp_send_span(settings.EMAIL_HOST, settings.EMAIL_PORT):
+            message.send(fail_silently=False)

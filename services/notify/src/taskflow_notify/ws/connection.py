@@ -26,6 +26,7 @@ from taskflow_notify.cursors import decode_since, encode_sync_token
 from taskflow_notify.frames import notification_frame, user_group
 from taskflow_notify.metrics import DELIVERIES, EVENT_TO_DELIVERY, FEED_GAPS_FILLED, WS_CONNECTIONS
 from taskflow_notify.models import FeedEntry
+from taskflow_notify.tracing import frame_push_span
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +226,8 @@ class NotificationsConnection(AsyncWebsocketConsumer):
                 if pos > self.last_pos + 1:
                     await self._fill_gap(pos - 1)
                 self.last_pos = pos
-            await self.send(text_data=event["frame_json"])
+            with frame_push_span(event):
+                await self.send(text_data=event["frame_json"])
         _WS_SENT.inc()
         occurred_at = event.get("occurred_at")
         if occurred_at is not None:

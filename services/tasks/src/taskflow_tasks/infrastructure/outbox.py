@@ -30,6 +30,7 @@ from taskflow_common.events.envelope import RawEnvelope
 from taskflow_common.messaging import EventBus, UnroutableEventError
 from taskflow_tasks.infrastructure.db.events import OUTBOX_CHANNEL
 from taskflow_tasks.infrastructure.db.pg_pool import PgPool, asyncpg_dsn
+from taskflow_tasks.infrastructure.db.tracing import record_in_each_trace
 from taskflow_tasks.infrastructure.metrics import (
     OUTBOX_PUBLISH_FAILURES,
     OUTBOX_PUBLISHED,
@@ -139,11 +140,15 @@ class OutboxRelay:
 
     async def _run_once_under_lease(self, pg: PgPool) -> tuple[list[UUID], Failure | None]:
         started = time.monotonic()
+        claim_started = time.time_ns()
         rows, held_until = await self._claim(pg)
         if not rows:
             return [], None
+        claimed = time.time_ns()
         sent, failure = await self._publish_in_order(rows, deadline=started + self._publish_budget)
+        settle_started = time.time_ns()
         await self._settle(pg, rows, held_until, sent, failure)
+        _trace_batch(rows, (claim_started, claimed), (settle_started, time.time_ns()), sent)
         return sent, failure
 
     async def _claim(self, pg: PgPool) -> tuple[list[PendingEvent], datetime | None]:
@@ -201,11 +206,8 @@ class OutboxRelay:
 
     async def _publish(self, row: PendingEvent) -> str | None:
         envelope = RawEnvelope.model_validate(row.payload)
-        carrier = {"traceparent": row.traceparent} if row.traceparent else {}
-        if row.tracestate:
-            carrier["tracestate"] = row.tracestate
         # Publish as a child of the request that wrote the event: one trace end to end.
-        token = otel_context.attach(propagate.extract(carrier))
+        token = otel_context.attach(propagate.extract(_carrier(row)))
         try:
             await self._bus.publish(envelope)
         except UnroutableEventError:
@@ -239,6 +241,44 @@ class OutboxRelay:
             backoff = self._poll_seconds
             if sent < self._batch_size:
                 await self.waker.wait(self._poll_seconds)
+
+
+def _carrier(row: PendingEvent) -> dict[str, str]:
+    carrier = {"traceparent": row.traceparent} if row.traceparent else {}
+    if row.tracestate:
+        carrier["tracestate"] = row.tracestate
+    return carrier
+
+
+def _trace_batch(
+    rows: Sequence[PendingEvent],
+    claim: tuple[int, int],
+    settle: tuple[int, int],
+    sent: Sequence[UUID],
+) -> None:
+    """The claim and the settle, each one statement for the whole batch, as a span in the
+    trace of every event they carried (recorded once both are done, with their timing)."""
+    carriers = [_carrier(row) for row in rows]
+    batch = {"db.operation.batch.size": len(rows)}
+    record_in_each_trace(
+        "UPDATE outbox (claim)",
+        carriers,
+        start_ns=claim[0],
+        end_ns=claim[1],
+        attributes={**batch, "db.operation.name": "UPDATE", "db.query.summary": "claim outbox"},
+    )
+    record_in_each_trace(
+        "UPDATE outbox (settle)",
+        carriers,
+        start_ns=settle[0],
+        end_ns=settle[1],
+        attributes={
+            **batch,
+            "db.operation.name": "UPDATE",
+            "db.query.summary": "settle outbox",
+            "taskflow.outbox.sent": len(sent),
+        },
+    )
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

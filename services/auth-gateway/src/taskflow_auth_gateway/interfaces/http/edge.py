@@ -136,7 +136,9 @@ class EdgeMiddleware:
             span.set_attribute("http.response.status_code", state["status"])
             span.end()
             if self.log_access:
-                self._log(scope, state["status"], started, request_id, client_ip)
+                # Under the request's span, so the access line carries its trace_id/span_id.
+                with trace.use_span(span, end_on_exit=False):
+                    self._log(scope, state["status"], started, request_id, client_ip)
 
     def _limited(self, receive: Receive, state: dict[str, bool | int]) -> Receive:
         limit = self.max_body

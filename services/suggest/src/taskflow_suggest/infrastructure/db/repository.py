@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from taskflow_common.db_tracing import db_span
 from taskflow_suggest.application.ports import RecordedSuggestion, SourceCounts
 from taskflow_suggest.domain.model import Priority, Source, Suggestion
 from taskflow_suggest.infrastructure.db.tables import SCHEMA, FeedbackRow, SuggestionRow
@@ -174,7 +175,22 @@ class PgSuggestionRepository:
     async def record_for_event(self, suggestion: Suggestion) -> RecordedSuggestion | None:
         assert suggestion.source_event_id is not None, "an event's suggestion names the event"
         pool = self._pool or await self.pool()
-        record = await pool.fetchrow(
+        with db_span("INSERT", "INSERT suggestions (for event)", namespace="suggest"):
+            record = await self._record_for_event(pool, suggestion)
+        if record is None:
+            with db_span("SELECT", "SELECT suggestions (for event)", namespace="suggest"):
+                record = await pool.fetchrow(RECORDED_FOR_EVENT, suggestion.source_event_id)
+            if record is None:
+                if suggestion.task_version is None:
+                    raise RuntimeError(
+                        f"no suggestion stored for event {suggestion.source_event_id}"
+                    )
+                return None  # stale: a newer snapshot of the task was answered already
+        return _recorded(record)
+
+    @staticmethod
+    async def _record_for_event(pool: asyncpg.Pool, suggestion: Suggestion) -> Any:
+        return await pool.fetchrow(
             RECORD_FOR_EVENT,
             suggestion.id,
             suggestion.task_id,
@@ -189,15 +205,6 @@ class PgSuggestionRepository:
             suggestion.source_event_id,
             suggestion.task_version,
         )
-        if record is None:
-            record = await pool.fetchrow(RECORDED_FOR_EVENT, suggestion.source_event_id)
-            if record is None:
-                if suggestion.task_version is None:
-                    raise RuntimeError(
-                        f"no suggestion stored for event {suggestion.source_event_id}"
-                    )
-                return None  # stale: a newer snapshot of the task was answered already
-        return _recorded(record)
 
     async def add(self, suggestion: Suggestion) -> Suggestion:
         row = SuggestionRow(**_row_values(suggestion))
