@@ -29,6 +29,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,14 +82,74 @@ def _child(trace: Trace, service: str, name: str, parent: Span) -> Span:
     return found[0]
 
 
-def _complete(trace: Trace) -> bool:
-    return bool(
-        trace.find("taskflow-notify", "push notify.frame")
-        and trace.find("taskflow-notify-worker", "smtp send")
-        and trace.find("taskflow-tasks-relay", "UPDATE outbox (settle)")
-        and trace.find(LLM_CONSUMER, "chat replay-ok")
-        and trace.find("taskflow-gateway", "POST*")
+def _holds(check: Callable[[Trace], None]) -> Callable[[Trace], bool]:
+    def holds(trace: Trace) -> bool:
+        try:
+            check(trace)
+        except AssertionError:
+            return False
+        return True
+
+    return holds
+
+
+def _check_task_trace(trace: Trace) -> None:
+    # The request: the gateway's server and client spans, the tasks service's, its DB work.
+    edge = _one(trace, "taskflow-gateway", "POST /api/v1/tasks*")
+    assert edge.kind == "server"
+    proxied = _child(trace, "taskflow-gateway", "POST*", edge)
+    assert proxied.kind == "client"
+    served = _child(trace, "taskflow-tasks", "POST /api/v1/tasks*", proxied)
+    assert served.kind == "server"
+    assert _one(trace, "taskflow-tasks", "tasks unit of work", under=served).kind == "client"
+
+    # The outbox relay: claim, publish and settle, each in the request's trace.
+    published = _one(trace, "taskflow-tasks-relay", "publish tasks.task.created.v1", under=served)
+    for statement in ("UPDATE outbox (claim)", "UPDATE outbox (settle)"):
+        assert _one(trace, "taskflow-tasks-relay", statement, under=served).kind == "client"
+
+    # The suggest consumer that asked the model: consume, LLM call, DB, publish.
+    consumed = _child(trace, LLM_CONSUMER, "process tasks.task.created.v1", published)
+    llm = _one(trace, LLM_CONSUMER, "chat replay-ok", under=consumed)
+    assert llm.kind == "client"
+    assert llm.tags.get("gen_ai.request.model") == "replay-ok"
+    _one(trace, LLM_CONSUMER, "INSERT suggestions (for event)", under=consumed)
+    suggested = _one(trace, LLM_CONSUMER, "publish suggest.priority.suggested.v1", under=consumed)
+
+    # Notify: consume, its DB work, the live frame through Redis to the WebSocket.
+    noticed = _child(
+        trace, "taskflow-notify-consumer", "process suggest.priority.suggested.v1", suggested
     )
+    db = trace.find("taskflow-notify-consumer", "*", under=noticed)
+    assert any(s.tags.get("db.system") == "postgresql" for s in db), trace.outline()
+    assert any(s.tags.get("db.system") == "redis" for s in db), trace.outline()
+    frame = _one(trace, "taskflow-notify-consumer", "publish notify.frame", under=noticed)
+    assert _child(trace, "taskflow-notify", "push notify.frame", frame).kind == "consumer"
+
+    # ...and the email: queued for Celery, sent by the worker over SMTP.
+    queued = _one(trace, "taskflow-notify-consumer", "publish notify.send_email", under=noticed)
+    worked = _child(trace, "taskflow-notify-worker", "notify.send_email process", queued)
+    assert _child(trace, "taskflow-notify-worker", "smtp send", worked).kind == "client"
+
+
+def _check_notify_request(trace: Trace) -> None:
+    """The preferences PUT: notify's server span under the gateway's, its DB spans beneath."""
+    served = _one(trace, "taskflow-notify", "PUT*")
+    assert served.kind == "server"
+    parent = trace.parent(served)
+    assert parent is not None
+    assert parent.service == "taskflow-gateway"
+    db = trace.find("taskflow-notify", "*", under=served)
+    assert any(s.tags.get("db.system") == "postgresql" for s in db), trace.outline()
+
+
+def _check_admin_request(trace: Trace) -> None:
+    """The admin console's Django app: a server span under the gateway's too."""
+    served = _one(trace, "taskflow-admin", "GET*")
+    assert served.kind == "server"
+    parent = trace.parent(served)
+    assert parent is not None
+    assert parent.service == "taskflow-gateway"
 
 
 def _stop_suite_consumer() -> None:
@@ -207,67 +268,11 @@ async def test_creating_a_task_is_one_trace_through_every_hop(suggest_replay_ser
         process.wait(timeout=15)
         _restart_suite()
 
-    trace = await asyncio.to_thread(fetch_trace, trace_id, _complete)
-
-    # The request: the gateway's server and client spans, the tasks service's, its DB work.
-    edge = _one(trace, "taskflow-gateway", "POST /api/v1/tasks*")
-    assert edge.kind == "server"
-    proxied = _child(trace, "taskflow-gateway", "POST*", edge)
-    assert proxied.kind == "client"
-    served = _child(trace, "taskflow-tasks", "POST /api/v1/tasks*", proxied)
-    assert served.kind == "server"
-    assert _one(trace, "taskflow-tasks", "tasks unit of work", under=served).kind == "client"
-
-    # The outbox relay: claim, publish and settle, each in the request's trace.
-    published = _one(trace, "taskflow-tasks-relay", "publish tasks.task.created.v1", under=served)
-    for statement in ("UPDATE outbox (claim)", "UPDATE outbox (settle)"):
-        assert _one(trace, "taskflow-tasks-relay", statement, under=served).kind == "client"
-
-    # The suggest consumer that asked the model: consume, LLM call, DB, publish.
-    consumed = _child(trace, LLM_CONSUMER, "process tasks.task.created.v1", published)
-    llm = _one(trace, LLM_CONSUMER, "chat replay-ok", under=consumed)
-    assert llm.kind == "client"
-    assert llm.tags.get("gen_ai.request.model") == "replay-ok"
-    _one(trace, LLM_CONSUMER, "INSERT suggestions (for event)", under=consumed)
-    suggested = _one(trace, LLM_CONSUMER, "publish suggest.priority.suggested.v1", under=consumed)
-
-    # Notify: consume, its DB work, the live frame through Redis to the WebSocket.
-    noticed = _child(
-        trace, "taskflow-notify-consumer", "process suggest.priority.suggested.v1", suggested
-    )
-    db = trace.find("taskflow-notify-consumer", "*", under=noticed)
-    assert any(s.tags.get("db.system") == "postgresql" for s in db), trace.outline()
-    assert any(s.tags.get("db.system") == "redis" for s in db), trace.outline()
-    frame = _one(trace, "taskflow-notify-consumer", "publish notify.frame", under=noticed)
-    assert _child(trace, "taskflow-notify", "push notify.frame", frame).kind == "consumer"
-
-    # ...and the email: queued for Celery, sent by the worker over SMTP.
-    queued = _one(trace, "taskflow-notify-consumer", "publish notify.send_email", under=noticed)
-    worked = _child(trace, "taskflow-notify-worker", "notify.send_email process", queued)
-    assert _child(trace, "taskflow-notify-worker", "smtp send", worked).kind == "client"
+    # Each process exports its spans in batches of its own: wait until every check holds.
+    trace = await asyncio.to_thread(fetch_trace, trace_id, _holds(_check_task_trace))
     assert await asyncio.to_thread(_mailpit_has_mail_to, user.email)
-
-    # The preferences PUT: notify's server span under the gateway's, its DB spans beneath.
-    prefs = await asyncio.to_thread(
-        fetch_trace,
-        prefs_trace,
-        lambda t: bool(t.find("taskflow-notify", "PUT*")),
-    )
-    notify_served = _one(prefs, "taskflow-notify", "PUT*")
-    assert notify_served.kind == "server"
-    assert prefs.parent(notify_served) is not None
-    assert prefs.parent(notify_served).service == "taskflow-gateway"
-    notify_db = prefs.find("taskflow-notify", "*", under=notify_served)
-    assert any(s.tags.get("db.system") == "postgresql" for s in notify_db), prefs.outline()
-
-    # The admin console's Django app: a server span under the gateway's too.
-    admin = await asyncio.to_thread(
-        fetch_trace, admin_trace, lambda t: bool(t.find("taskflow-admin", "GET*"))
-    )
-    admin_served = _one(admin, "taskflow-admin", "GET*")
-    assert admin_served.kind == "server"
-    assert admin.parent(admin_served) is not None
-    assert admin.parent(admin_served).service == "taskflow-gateway"
+    await asyncio.to_thread(fetch_trace, prefs_trace, _holds(_check_notify_request))
+    await asyncio.to_thread(fetch_trace, admin_trace, _holds(_check_admin_request))
 
     # Logs: JSON lines everywhere; a line with this trace's id names one of its spans (the
     # gateway's access line for the request is one).
