@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from suggest_processes import stack_env
 from suggest_queues import consumer_count, delete_queues, delete_stale_test_queues
 
 from taskflow_common.messaging.amqp import dead_letter_queue_name, queue_name
@@ -35,19 +36,6 @@ MODEL_TIMEOUT = 2.0
 # process is starting and working on these cores), yet either bound sits far below 2 s.
 MAX_SLOWDOWN = 2.0
 MAX_ADDED_SECONDS = 0.05
-ROOT = Path(__file__).resolve().parents[4]
-
-
-def _stack_env() -> dict[str, str]:
-    out = subprocess.run(
-        [str(ROOT / "scripts" / "stack"), "env"], check=True, capture_output=True, text=True
-    ).stdout
-    env = {}
-    for line in out.splitlines():
-        key, sep, value = line.removeprefix("export ").partition("=")
-        if sep:
-            env[key.strip()] = value.strip().strip('"').strip("'")
-    return env
 
 
 def _create_tasks(
@@ -99,7 +87,7 @@ def test_a_hanging_model_does_not_slow_task_creation_and_the_heuristic_answers(
 
         env = {
             **os.environ,
-            **_stack_env(),
+            **stack_env(),
             "TASKFLOW_MODE": "distributed",
             "TASKFLOW_CONSUMER_NAME": consumer,
             "TASKFLOW_LLM_BASE_URL": suggest_replay_server.base_url,

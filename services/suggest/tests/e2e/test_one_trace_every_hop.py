@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from suggest_processes import stack_env
 from suggest_queues import consumer_count
 
 from taskflow_common.messaging.amqp import queue_name
@@ -49,18 +50,6 @@ ROOT = Path(__file__).resolve().parents[4]
 SUITE_LOGS = ROOT / ".stack" / "suite"
 SUITE_CONSUMER = SUITE_LOGS / "suggest-consumer.pid"
 LLM_CONSUMER = "taskflow-suggest-consumer"
-
-
-def _stack_env() -> dict[str, str]:
-    out = subprocess.run(
-        [str(ROOT / "scripts" / "stack"), "env"], check=True, capture_output=True, text=True
-    ).stdout
-    env = {}
-    for line in out.splitlines():
-        key, sep, value = line.removeprefix("export ").partition("=")
-        if sep:
-            env[key.strip()] = value.strip().strip('"').strip("'")
-    return env
 
 
 def _traceparent() -> tuple[str, str]:
@@ -132,24 +121,26 @@ def _check_task_trace(trace: Trace) -> None:
     assert _child(trace, "taskflow-notify-worker", "smtp send", worked).kind == "client"
 
 
-def _check_notify_request(trace: Trace) -> None:
-    """The preferences PUT: notify's server span under the gateway's, its DB spans beneath."""
-    served = _one(trace, "taskflow-notify", "PUT*")
+def _served_under_the_gateway(trace: Trace, service: str, name: str) -> Span:
+    """The service's SERVER span for a request, directly beneath the gateway's span."""
+    served = _one(trace, service, name)
     assert served.kind == "server"
     parent = trace.parent(served)
     assert parent is not None
     assert parent.service == "taskflow-gateway"
+    return served
+
+
+def _check_notify_request(trace: Trace) -> None:
+    """The preferences PUT: notify's server span under the gateway's, its DB spans beneath."""
+    served = _served_under_the_gateway(trace, "taskflow-notify", "PUT*")
     db = trace.find("taskflow-notify", "*", under=served)
     assert any(s.tags.get("db.system") == "postgresql" for s in db), trace.outline()
 
 
 def _check_admin_request(trace: Trace) -> None:
     """The admin console's Django app: a server span under the gateway's too."""
-    served = _one(trace, "taskflow-admin", "GET*")
-    assert served.kind == "server"
-    parent = trace.parent(served)
-    assert parent is not None
-    assert parent.service == "taskflow-gateway"
+    _served_under_the_gateway(trace, "taskflow-admin", "GET*")
 
 
 def _stop_suite_consumer() -> None:
@@ -170,7 +161,7 @@ def _restart_suite() -> None:
 def _start_llm_consumer(replay_url: str, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
-        **_stack_env(),
+        **stack_env(),
         "TASKFLOW_MODE": "distributed",
         "TASKFLOW_LLM_BASE_URL": replay_url,
         "TASKFLOW_LLM_MODEL": "replay-ok",
